@@ -1,0 +1,137 @@
+"""Every API error is ``application/problem+json`` (RFC 9457) with a stable ``code``."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from orderflow.errors import DomainError
+
+logger = logging.getLogger("orderflow.api")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# DRF's own default codes are stable already; these are the ones we rename for clarity.
+DRF_CODES = {
+    "invalid": "validation_error",
+    "not_authenticated": "not_authenticated",
+    "authentication_failed": "authentication_failed",
+    "permission_denied": "permission_denied",
+    "not_found": "not_found",
+    "method_not_allowed": "method_not_allowed",
+    "not_acceptable": "not_acceptable",
+    "unsupported_media_type": "unsupported_media_type",
+    "parse_error": "malformed_request",
+    "throttled": "throttled",
+}
+
+TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def problem_type(code: str) -> str:
+    return f"urn:orderflow:problem:{code}"
+
+
+def problem(*, status_code: int, code: str, detail: str, title: str | None = None,
+            errors: dict | None = None, **extra) -> dict:
+    body = {
+        "type": problem_type(code),
+        "title": title or TITLES.get(status_code, "Error"),
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def problem_response(**kwargs) -> Response:
+    body = problem(**kwargs)
+    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_json_response(request=None, **kwargs) -> JsonResponse:
+    """For plain Django views (404/500 handlers, bridge endpoint, healthz)."""
+    body = problem(**kwargs)
+    return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _field_errors(detail) -> dict:
+    if isinstance(detail, dict):
+        return {
+            key: _messages(value) if not isinstance(value, dict) else _field_errors(value)
+            for key, value in detail.items()
+        }
+    return {"non_field_errors": _messages(detail)}
+
+
+def _messages(value) -> list:
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            if isinstance(item, dict):
+                out.append(_field_errors(item))
+            else:
+                out.append(str(item))
+        return out
+    return [str(value)]
+
+
+def problem_exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return problem_response(
+            status_code=exc.status, code=exc.code, detail=exc.detail,
+            title=exc.title, errors=exc.errors, **exc.extra,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: let Django log it and answer through handler500
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    if isinstance(exc, exceptions.ValidationError):
+        response = problem_response(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="validation_error",
+            detail="The request has invalid fields; see errors.",
+            title="Invalid input",
+            errors=_field_errors(exc.detail),
+        )
+    else:
+        default_code = getattr(exc, "default_code", "error")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        response = problem_response(
+            status_code=exc.status_code,
+            code=DRF_CODES.get(default_code, default_code),
+            detail=str(detail),
+        )
+    for key, value in headers.items():
+        response[key] = value
+    return response

@@ -1,0 +1,47 @@
+"""OpenAPI additions: the problem+json error shape on every operation."""
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details with a stable machine-readable code.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "example": "urn:orderflow:problem:validation_error"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "example": "validation_error"},
+        "errors": {
+            "type": "object",
+            "description": "Field name → list of messages (validation errors only).",
+            "additionalProperties": {},
+        },
+    },
+    "additionalProperties": True,
+}
+
+COMMON_ERRORS = {
+    "400": "Invalid input (code validation_error) or a malformed body.",
+    "401": "Missing or invalid credentials.",
+    "403": "The credentials do not allow this.",
+}
+
+
+def add_problem_responses(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            errors = dict(COMMON_ERRORS)
+            if "{" in path:
+                errors["404"] = "No such object, or it belongs to another principal."
+            for status_code, description in errors.items():
+                responses.setdefault(
+                    status_code,
+                    {"description": description,
+                     "content": {"application/problem+json": {"schema": ref}}},
+                )
+    return result

@@ -1,0 +1,245 @@
+"""Configuration from the environment, read in one place.
+
+Every setting that varies between the embedded default and a production deployment is read
+here, validated, and returned as one immutable ``Config``. A malformed value raises
+``ConfigError`` whose message names the variable, so start-up can stop with one line.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off", ""}
+DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+BROKER_SCHEMES = {"redis", "rediss", "filesystem", "memory", "amqp", "pyamqp"}
+REDIS_SCHEMES = {"redis", "rediss", "unix"}
+EMAIL_SCHEMES = {"smtp", "smtps", "submission", "file", "console", "memory"}
+
+
+class ConfigError(Exception):
+    """A configuration variable holds a value OrderFlow cannot use."""
+
+    def __init__(self, variable: str, problem: str):
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class Config:
+    var_dir: Path
+    debug: bool
+    secret_key: str
+    allowed_hosts: list[str]
+    csrf_trusted_origins: list[str]
+    database: dict
+    broker_url: str
+    broker_transport_options: dict
+    redis_url: str | None
+    email: dict
+    time_zone: str
+    embedded: dict = field(default_factory=dict)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database["ENGINE"] == "django.db.backends.postgresql"
+
+
+def parse_bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ConfigError(name, f"expected true/false, got {raw!r}")
+
+
+def parse_list(env: dict, name: str, default: list[str]) -> list[str]:
+    raw = env.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _scheme(env: dict, name: str, allowed: set[str]) -> str:
+    raw = env[name].strip()
+    scheme = urlsplit(raw).scheme.lower()
+    if "://" not in raw or scheme not in allowed:
+        raise ConfigError(
+            name, f"expected a URL with one of the schemes {', '.join(sorted(allowed))}"
+        )
+    return scheme
+
+
+def parse_database(env: dict, var_dir: Path) -> dict:
+    if not env.get("DATABASE_URL"):
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(var_dir / "orderflow.sqlite3"),
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    scheme = _scheme(env, "DATABASE_URL", DATABASE_SCHEMES)
+    try:
+        db = dj_database_url.parse(env["DATABASE_URL"].strip(), conn_max_age=0)
+    except Exception as exc:  # dj-database-url raises several types for bad URLs
+        raise ConfigError("DATABASE_URL", f"cannot parse ({exc.__class__.__name__})") from None
+    if scheme != "sqlite" and not db.get("NAME"):
+        raise ConfigError("DATABASE_URL", "no database name in the URL path")
+    if db.get("PORT") not in ("", None):
+        try:
+            int(db["PORT"])
+        except (TypeError, ValueError):
+            raise ConfigError("DATABASE_URL", "port is not a number") from None
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        db.setdefault("OPTIONS", {})
+        db["CONN_HEALTH_CHECKS"] = True
+    return db
+
+
+def parse_broker(env: dict, var_dir: Path) -> tuple[str, dict]:
+    if not env.get("CELERY_BROKER_URL"):
+        folder = var_dir / "broker"
+        return "filesystem://", {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        }
+    _scheme(env, "CELERY_BROKER_URL", BROKER_SCHEMES)
+    url = env["CELERY_BROKER_URL"].strip()
+    # Tasks have hard time limits far below this; a countdown never relies on it.
+    return url, {"visibility_timeout": 3600}
+
+
+def parse_redis(env: dict) -> str | None:
+    if not env.get("REDIS_URL"):
+        return None
+    _scheme(env, "REDIS_URL", REDIS_SCHEMES)
+    return env["REDIS_URL"].strip()
+
+
+def parse_email(env: dict, var_dir: Path) -> dict:
+    default_from = env.get("DEFAULT_FROM_EMAIL", "OrderFlow <orderflow@localhost>")
+    if not env.get("EMAIL_URL"):
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(var_dir / "mail"),
+            "DEFAULT_FROM_EMAIL": default_from,
+        }
+    scheme = _scheme(env, "EMAIL_URL", EMAIL_SCHEMES)
+    url = urlsplit(env["EMAIL_URL"].strip())
+    if scheme == "console":
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            "DEFAULT_FROM_EMAIL": default_from,
+        }
+    if scheme == "memory":
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "DEFAULT_FROM_EMAIL": default_from,
+        }
+    if scheme == "file":
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": unquote(url.path) or str(var_dir / "mail"),
+            "DEFAULT_FROM_EMAIL": default_from,
+        }
+    if not url.hostname:
+        raise ConfigError("EMAIL_URL", "no host in the URL")
+    try:
+        port = url.port
+    except ValueError:
+        raise ConfigError("EMAIL_URL", "port is not a number") from None
+    query = {k: v[-1].lower() for k, v in parse_qs(url.query).items()}
+    use_ssl = scheme == "smtps" or query.get("ssl") in TRUE_VALUES
+    use_tls = not use_ssl and (scheme == "submission" or query.get("tls") in TRUE_VALUES)
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": url.hostname,
+        "EMAIL_PORT": port or (465 if use_ssl else 587 if use_tls else 25),
+        "EMAIL_HOST_USER": unquote(url.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(url.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": 10,
+        "DEFAULT_FROM_EMAIL": default_from,
+    }
+
+
+def read_or_create_secret_key(env: dict, var_dir: Path) -> str:
+    if env.get("SECRET_KEY"):
+        key = env["SECRET_KEY"]
+        if len(key) < 32:
+            raise ConfigError("SECRET_KEY", "must be at least 32 characters")
+        return key
+    # Embedded default: a key generated on first start and kept under var/, never in the repo.
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+def load(env: dict | None = None) -> Config:
+    env = dict(os.environ if env is None else env)
+    var_dir = Path(env.get("ORDERFLOW_VAR_DIR") or BASE_DIR / "var").resolve()
+    debug = parse_bool(env, "DEBUG", False)
+    hosts = parse_list(env, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+    origins = parse_list(env, "CSRF_TRUSTED_ORIGINS", [])
+    for origin in origins:
+        if "://" not in origin:
+            raise ConfigError("CSRF_TRUSTED_ORIGINS", f"{origin!r} has no scheme")
+    database = parse_database(env, var_dir)
+    broker_url, transport_options = parse_broker(env, var_dir)
+    redis_url = parse_redis(env)
+    email = parse_email(env, var_dir)
+    secret_key = read_or_create_secret_key(env, var_dir)
+    embedded = {}
+    if not env.get("DATABASE_URL"):
+        embedded["database"] = database["NAME"]
+    if not env.get("CELERY_BROKER_URL"):
+        embedded["broker"] = transport_options["data_folder_in"]
+    return Config(
+        var_dir=var_dir,
+        debug=debug,
+        secret_key=secret_key,
+        allowed_hosts=hosts,
+        csrf_trusted_origins=origins,
+        database=database,
+        broker_url=broker_url,
+        broker_transport_options=transport_options,
+        redis_url=redis_url,
+        email=email,
+        time_zone=env.get("TIME_ZONE", "UTC"),
+        embedded=embedded,
+    )
+
+
+def ensure_var_dirs(config: Config) -> None:
+    """Create the folders the embedded default writes to."""
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    (config.var_dir / "static").mkdir(exist_ok=True)
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        if key in config.broker_transport_options:
+            Path(config.broker_transport_options[key]).mkdir(parents=True, exist_ok=True)
+    if config.email.get("EMAIL_FILE_PATH"):
+        Path(config.email["EMAIL_FILE_PATH"]).mkdir(parents=True, exist_ok=True)

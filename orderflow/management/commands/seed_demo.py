@@ -1,0 +1,227 @@
+"""Load the demo store idempotently and print its credentials.
+
+Run it as often as you like: rows are matched by natural keys, stock is only set when a product
+is first created, and passwords are (re)set to the ones kept in var/demo-credentials.json.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from catalog.models import (
+    PriceList,
+    PriceListEntry,
+    Product,
+    ProductUnit,
+    Supplier,
+    TaxClass,
+    TaxRate,
+)
+from customers.constants import PaymentTerms
+from customers.models import Address, Company, CompanyApprover, Customer
+from orderflow import demo
+from orderflow.models import Channel
+
+D = Decimal
+
+# sku, name, base unit, list price (JMD), tax class, supplier, stock, case factor, weight g
+PRODUCTS = [
+    ("COF-BM-250", "Blue Mountain coffee, whole bean 250 g", "EA", "2450.00", "standard",
+     "bluemountain", 240, 12, 260),
+    ("COF-BM-1K", "Blue Mountain coffee, whole bean 1 kg", "EA", "8900.00", "standard",
+     "bluemountain", 80, 6, 1030),
+    ("COF-HL-500", "High Mountain coffee, ground 500 g", "EA", "1650.00", "standard",
+     "bluemountain", 150, 12, 520),
+    ("TEA-GIN-20", "Ginger tea, 20 bags", "EA", "480.00", "standard", "islandpack", 400, 24, 60),
+    ("TEA-MIN-20", "Peppermint tea, 20 bags", "EA", "480.00", "standard", "islandpack", 380, 24,
+     60),
+    ("SAU-JRK-300", "Jerk seasoning 300 g", "EA", "720.00", "standard", "islandpack", 300, 12,
+     320),
+    ("SAU-HOT-150", "Scotch bonnet pepper sauce 150 ml", "EA", "560.00", "standard",
+     "islandpack", 500, 24, 190),
+    ("RICE-5KG", "Long-grain rice 5 kg", "EA", "2100.00", "zero", "own", 120, 4, 5000),
+    ("FLOUR-2KG", "Flour, all purpose 2 kg", "EA", "690.00", "zero", "own", 200, 10, 2000),
+    ("SUGAR-2KG", "Brown sugar 2 kg", "EA", "780.00", "zero", "own", 180, 10, 2000),
+    ("MILK-UHT-1L", "UHT milk 1 l", "EA", "390.00", "zero", "own", 600, 12, 1050),
+    ("OIL-VEG-1L", "Vegetable oil 1 l", "EA", "850.00", "standard", "own", 220, 12, 930),
+    ("CUP-PAPER-50", "Paper cups 12 oz, pack of 50", "EA", "1250.00", "standard", "own", 90, 20,
+     700),
+    ("LID-PAPER-50", "Cup lids 12 oz, pack of 50", "EA", "650.00", "standard", "own", 90, 20,
+     300),
+    ("NAPKIN-500", "Napkins, pack of 500", "EA", "980.00", "standard", "own", 70, 10, 1500),
+    ("BAG-KRAFT-100", "Kraft bags, pack of 100", "EA", "1450.00", "standard", "own", 60, 10,
+     1800),
+    ("CLEAN-SAN-5L", "Sanitiser 5 l", "EA", "3200.00", "standard", "own", 40, 4, 5200),
+    ("GLOVE-NIT-100", "Nitrile gloves, box of 100", "EA", "1900.00", "standard", "own", 75, 10,
+     650),
+    ("MUG-LOGO", "Branded mug", "EA", "1500.00", "standard", "own", 5, None, 350),
+    ("GIFT-BOX", "Gift box: coffee and mugs", "EA", "7500.00", "standard", "own", 25, None,
+     1500),
+]
+
+# sku -> [(min quantity, unit price)] for the B2B contract price list
+CONTRACT_TIERS = {
+    "COF-BM-250": [(1, "2200.00"), (12, "2050.00"), (48, "1900.00")],
+    "COF-BM-1K": [(1, "8200.00"), (6, "7900.00")],
+    "COF-HL-500": [(1, "1500.00"), (24, "1380.00")],
+    "CUP-PAPER-50": [(1, "1100.00"), (20, "990.00")],
+    "LID-PAPER-50": [(1, "580.00"), (20, "520.00")],
+    "RICE-5KG": [(1, "1950.00")],
+}
+
+
+class Command(BaseCommand):
+    help = "Load the demo store (idempotent) and print the demo credentials."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true",
+                            help="Print the credentials as one JSON object, nothing else.")
+
+    def handle(self, *args, **options):
+        creds = demo.load_credentials()
+        with transaction.atomic():
+            self.seed_reference_data()
+            creds = self.seed_people(creds)
+        demo.save_credentials(creds)
+        if options["json"]:
+            self.stdout.write(json.dumps(creds, sort_keys=True))
+        else:
+            self.stdout.write(self.describe(creds))
+
+    # -- data ---------------------------------------------------------------------------------
+    def seed_reference_data(self):
+        for code, name in [(Channel.ECOMMERCE, "Web shop"), (Channel.B2B_PORTAL, "B2B portal")]:
+            Channel.objects.update_or_create(code=code, defaults={"name": name, "currency": "JMD"})
+
+        standard, _ = TaxClass.objects.update_or_create(code="standard",
+                                                        defaults={"name": "Standard rated"})
+        TaxRate.objects.update_or_create(tax_class=standard, country="",
+                                         defaults={"name": "GCT 15%", "rate": D("0.1500")})
+        zero, _ = TaxClass.objects.update_or_create(code="zero", defaults={"name": "Zero rated"})
+        TaxRate.objects.update_or_create(tax_class=zero, country="",
+                                         defaults={"name": "GCT 0%", "rate": D("0.0000")})
+        tax_classes = {"standard": standard, "zero": zero}
+
+        suppliers = {}
+        for code, name, external in [
+            ("own", "OrderFlow Demo Store (own stock)", False),
+            ("bluemountain", "Blue Mountain Coffee Co.", True),
+            ("islandpack", "Island Pantry Packers", True),
+        ]:
+            suppliers[code], _ = Supplier.objects.update_or_create(
+                code=code, defaults={"name": name, "is_external": external,
+                                     "email": f"orders@{code}.example.com"},
+            )
+
+        products = {}
+        for sku, name, uom, price, tax, supplier, stock, case, grams in PRODUCTS:
+            product, created = Product.objects.update_or_create(
+                sku=sku,
+                defaults={
+                    "name": name, "base_uom": uom, "list_price": D(price), "currency": "JMD",
+                    "tax_class": tax_classes[tax], "supplier": suppliers[supplier],
+                    "weight_grams": grams, "is_active": True, "track_inventory": True,
+                },
+                create_defaults={
+                    "name": name, "base_uom": uom, "list_price": D(price), "currency": "JMD",
+                    "tax_class": tax_classes[tax], "supplier": suppliers[supplier],
+                    "weight_grams": grams, "stock_on_hand": stock,
+                },
+            )
+            if case:
+                ProductUnit.objects.update_or_create(
+                    product=product, uom=f"CS{case}",
+                    defaults={"name": f"Case of {case}", "factor": case},
+                )
+            products[sku] = product
+
+        contract, _ = PriceList.objects.update_or_create(
+            code="b2b-contract", defaults={"name": "B2B contract prices 2026", "currency": "JMD"}
+        )
+        for sku, tiers in CONTRACT_TIERS.items():
+            for min_quantity, price in tiers:
+                PriceListEntry.objects.update_or_create(
+                    price_list=contract, product=products[sku], min_quantity=min_quantity,
+                    defaults={"unit_price": D(price)},
+                )
+        self.contract = contract
+
+    def seed_people(self, creds: dict) -> dict:
+        User = get_user_model()
+        staff_password = creds.get("staff", {}).get("password") or demo.new_password()
+        staff, _ = User.objects.get_or_create(username="admin",
+                                              defaults={"email": "admin@example.com"})
+        staff.is_staff = staff.is_superuser = staff.is_active = True
+        staff.set_password(staff_password)
+        staff.save()
+
+        company, _ = Company.objects.update_or_create(
+            code="kingston-cafes",
+            defaults={
+                "name": "Kingston Cafés Ltd", "email": "accounts@kingston-cafes.example.com",
+                "credit_limit": D("500000.00"), "currency": "JMD",
+                "payment_terms": PaymentTerms.NET30, "price_list": self.contract,
+                "tax_id": "000-000-000",
+            },
+        )
+        Address.objects.get_or_create(
+            company=company, label="Head office",
+            defaults={"full_name": "Accounts Payable", "company_name": company.name,
+                      "line1": "12 Knutsford Boulevard", "city": "Kingston", "region": "St Andrew",
+                      "country": "JM", "is_default_billing": True, "is_default_shipping": True},
+        )
+        buyer, _ = Customer.objects.update_or_create(
+            email="buyer@kingston-cafes.example.com",
+            defaults={"first_name": "Bria", "last_name": "Buyer", "company": company},
+        )
+        approver_password = creds.get("approver", {}).get("password") or demo.new_password()
+        approver_user, _ = User.objects.get_or_create(
+            username="approver@kingston-cafes.example.com",
+            defaults={"email": "approver@kingston-cafes.example.com"},
+        )
+        approver_user.set_password(approver_password)
+        approver_user.save()
+        approver, _ = Customer.objects.update_or_create(
+            email="approver@kingston-cafes.example.com",
+            defaults={"first_name": "Andre", "last_name": "Approver", "company": company,
+                      "user": approver_user},
+        )
+        CompanyApprover.objects.update_or_create(company=company, customer=approver,
+                                                 defaults={"level": 1})
+
+        shopper, _ = Customer.objects.update_or_create(
+            email="shopper@example.com",
+            defaults={"first_name": "Sasha", "last_name": "Shopper", "accepts_marketing": True},
+        )
+        Address.objects.get_or_create(
+            customer=shopper, label="Home",
+            defaults={"full_name": "Sasha Shopper", "line1": "4 Hope Road", "city": "Kingston",
+                      "region": "St Andrew", "country": "JM", "is_default_shipping": True,
+                      "is_default_billing": True},
+        )
+
+        creds.update({
+            "staff": {"username": staff.username, "password": staff_password},
+            "approver": {"username": approver_user.username, "password": approver_password,
+                         "company": company.code},
+            "customers": {"b2c": shopper.email, "company_buyer": buyer.email,
+                          "company": company.code},
+        })
+        return creds
+
+    def describe(self, creds: dict) -> str:
+        lines = [
+            "Demo data loaded.",
+            f"  Staff login      {creds['staff']['username']} / {creds['staff']['password']}",
+            f"  Approver login   {creds['approver']['username']} / "
+            f"{creds['approver']['password']}",
+            f"  B2C customer     {creds['customers']['b2c']}",
+            f"  Company buyer    {creds['customers']['company_buyer']} "
+            f"({creds['customers']['company']})",
+        ]
+        return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""Shared kernel tables: channels, the transactional outbox, and base classes."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from orderflow.money import CurrencyField
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def new_public_id(prefix: str) -> str:
+    """An opaque id such as ``prod_7k2q...``: 128 random bits, never a database id."""
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(26))
+
+
+class PublicIdField(models.CharField):
+    """Filled with ``<prefix>_<random>`` on insert, also by ``bulk_create``."""
+
+    def __init__(self, *args, prefix: str = "obj", **kwargs):
+        self.prefix = prefix
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("unique", True)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("db_index", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["prefix"] = self.prefix
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if not value:
+            value = new_public_id(self.prefix)
+            setattr(model_instance, self.attname, value)
+        return value
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Channel(TimeStampedModel):
+    """A sales channel. Carts and orders take theirs from the credential that made them."""
+
+    ECOMMERCE = "ECOMMERCE"
+    B2B_PORTAL = "B2B_PORTAL"
+    MARKETPLACE = "MARKETPLACE"
+
+    public_id = PublicIdField(prefix="chn")
+    code = models.SlugField(max_length=40, unique=True, allow_unicode=False)
+    name = models.CharField(max_length=120)
+    currency = CurrencyField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class ActorSource(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    API = "api", "API"
+    BRIDGE = "bridge", "Bridge"
+    SYSTEM = "system", "System"
+    IMPORT = "import", "Import"
+
+
+class TimelineEvent(models.Model):
+    """Base of every ``<Entity>Event`` timeline table. Written only by ``orderflow.timeline``."""
+
+    type = models.CharField(max_length=64, db_index=True)
+    actor_source = models.CharField(
+        max_length=16, choices=ActorSource.choices, default=ActorSource.SYSTEM
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.type} by {self.actor_label or self.actor_source}"
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same transaction as the change it describes.
+
+    Delivery (webhooks, exports) reads from here; nothing is sent from inside a transaction.
+    """
+
+    public_id = PublicIdField(prefix="evt")
+    type = models.CharField(max_length=64, db_index=True)
+    payload = models.JSONField(default=dict)
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    aggregate_type = models.CharField(max_length=40, blank=True)
+    aggregate_id = models.CharField(max_length=40, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], name="outbox_undispatched_idx",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.public_id}"

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from orderflow import views
+
+api_v1 = [
+    path("", include("catalog.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Unknown API paths answer problem+json even with DEBUG on, never an HTML page.
+    re_path(r"^(api|bridge)/", views.api_not_found),
+]
+
+handler404 = "orderflow.views.handler404"
+handler500 = "orderflow.views.handler500"
+
+admin.site.site_header = "OrderFlow back office"
+admin.site.site_title = "OrderFlow"
+admin.site.index_title = "Operations"

@@ -1,0 +1,50 @@
+import os
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+def pytest_sessionstart(session):
+    """In CI the real services are required: a missing one fails the run, never a skip."""
+    if os.environ.get("ORDERFLOW_REQUIRE_SERVICES"):
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if engine != "django.db.backends.postgresql":
+            pytest.exit("ORDERFLOW_REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL",
+                        returncode=3)
+        if not settings.CELERY_BROKER_URL.startswith("redis"):
+            pytest.exit("ORDERFLOW_REQUIRE_SERVICES is set but CELERY_BROKER_URL is not Redis",
+                        returncode=3)
+        from orderflow.health import check_broker, check_redis
+
+        try:
+            check_broker()
+            check_redis()
+        except Exception as exc:
+            pytest.exit(f"Redis is required and unreachable: {exc}", returncode=3)
+
+
+@pytest.fixture
+def staff_user(db):
+    return factories.StaffUserFactory()
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+@pytest.fixture
+def admin_client_logged(db, client):
+    user = factories.StaffUserFactory(is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def standard_tax(db):
+    return factories.TaxClassFactory(code="standard")
