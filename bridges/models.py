@@ -1,1 +1,63 @@
-"""Tables of this app arrive with the issue that builds it (see shared/DESIGN.md)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from bridges.constants import KeyKind, KeyMode
+from orderflow.models import Channel, PublicIdField, TimeStampedModel
+
+
+class ApiKey(TimeStampedModel):
+    """A storefront credential. Only a SHA-256 of the key is stored; the key is shown once."""
+
+    public_id = PublicIdField(prefix="key")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=3, choices=KeyKind.choices)
+    mode = models.CharField(max_length=4, choices=KeyMode.choices, default=KeyMode.TEST)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys")
+    prefix = models.CharField(
+        max_length=32, editable=False,
+        help_text="The first characters of the key, to recognise it (of_test_sec_ab12…).",
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_secret(self) -> bool:
+        return self.kind == KeyKind.SECRET
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a request carrying ``Idempotency-Key``, per principal, for 24 h.
+
+    Written in the same transaction as the work it records, so a replay never sees an answer
+    whose work rolled back.
+    """
+
+    principal = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.principal}:{self.key}"

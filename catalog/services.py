@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models.functions import Greatest
 
 from catalog import events
 from catalog.models import Product
-from orderflow.errors import ValidationFailed
+from orderflow.errors import InsufficientStock, ValidationFailed
 from orderflow.outbox import emit
 from orderflow.timeline import Actor
 
@@ -42,3 +44,62 @@ def product_adjust_stock(*, product: Product, delta: int, reason: str, actor: Ac
     )
     product.stock_on_hand = new
     return locked
+
+
+def stock_reserve(*, items: list[tuple[Product, int]]) -> None:
+    """Reserve base units for many products in one statement, or none at all.
+
+    ``items`` are (product, base units); products that do not track inventory are skipped.
+    Must run inside the caller's transaction; raises ``InsufficientStock`` naming the first
+    short sku and what is available, after undoing its own partial update.
+    """
+    wanted: dict[int, int] = {}
+    skus: dict[int, str] = {}
+    for product, qty in items:
+        if product.track_inventory and qty > 0:
+            wanted[product.pk] = wanted.get(product.pk, 0) + qty
+            skus[product.pk] = product.sku
+    if not wanted:
+        return
+    amount = Case(*[When(pk=pk, then=Value(qty)) for pk, qty in wanted.items()],
+                  output_field=IntegerField())
+    try:
+        with transaction.atomic():
+            # Lock in primary-key order first, so concurrent checkouts of overlapping carts
+            # queue behind each other instead of deadlocking.
+            list(Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+                 .values_list("pk", flat=True))
+            updated = Product.objects.filter(
+                pk__in=wanted, stock_on_hand__gte=F("stock_reserved") + amount
+            ).update(stock_reserved=F("stock_reserved") + amount)
+            if updated != len(wanted):
+                raise _Short
+    except _Short:
+        available = dict(
+            Product.objects.filter(pk__in=wanted)
+            .annotate(available=F("stock_on_hand") - F("stock_reserved"))
+            .values_list("pk", "available")
+        )
+        for pk, qty in wanted.items():
+            if available[pk] < qty:
+                raise InsufficientStock(
+                    f"Only {max(available[pk], 0)} of {skus[pk]} available.",
+                    sku=skus[pk], requested=qty, available=max(available[pk], 0),
+                ) from None
+        raise InsufficientStock("Stock changed while reserving; try again.") from None
+
+
+def stock_release(*, quantities: dict[int, int]) -> None:
+    """Give back reserved base units (cancel, edit); one statement."""
+    wanted = {pk: qty for pk, qty in quantities.items() if qty > 0}
+    if not wanted:
+        return
+    amount = Case(*[When(pk=pk, then=Value(qty)) for pk, qty in wanted.items()],
+                  output_field=IntegerField())
+    Product.objects.filter(pk__in=wanted, track_inventory=True).update(
+        stock_reserved=Greatest(F("stock_reserved") - amount, Value(0))
+    )
+
+
+class _Short(Exception):
+    pass

@@ -16,15 +16,11 @@ def company_get(*, key: str) -> Company:
     return company
 
 
-def company_for_pricing(*, user, requested: str | None) -> Company | None:
-    """Whose contract prices a catalog read shows.
-
-    Staff may ask for any company; the storefront principals (issue: storefront API) add the
-    shopper's own company.
-    """
-    if requested and getattr(user, "is_staff", False):
-        return company_get(key=requested)
-    customer = getattr(user, "customer", None) if getattr(user, "is_authenticated", False) else None
-    if customer is not None and customer.company_id:
-        return Company.objects.select_related("price_list").get(pk=customer.company_id)
+def company_for_pricing(*, principal, requested: str | None) -> Company | None:
+    """Whose contract prices a catalog read shows: the shopper's company, or for staff the
+    company they ask for (``?company=``)."""
+    if principal.is_staff:
+        return company_get(key=requested) if requested else None
+    if principal.customer is not None and principal.customer.company_id:
+        return principal.customer.company
     return None

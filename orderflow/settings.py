@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "orderflow.carddata.CardDataGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -126,6 +127,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # The first class names the WWW-Authenticate scheme of a 401.
+        "bridges.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -187,6 +189,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 ORDERFLOW_DEFAULT_CURRENCY = "JMD"
 ORDERFLOW_HEALTHZ_TIMEOUT_SECONDS = 2.0
 ORDERFLOW_OUTBOX_RETENTION = timedelta(days=30)
+ORDERFLOW_SHOPPER_TOKEN_TTL = timedelta(hours=1)
+ORDERFLOW_IDEMPOTENCY_TTL = timedelta(hours=24)
+
+CELERY_BEAT_SCHEDULE = {
+    "prune-idempotency-keys": {
+        "task": "bridges.tasks.prune_idempotency_keys_task",
+        "schedule": timedelta(hours=1),
+    },
+}
 
 # --- django-import-export -------------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True

@@ -6,6 +6,9 @@ from orderflow import views
 
 api_v1 = [
     path("", include("catalog.api.urls")),
+    path("", include("carts.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("bridges.api.urls")),
 ]
 
 urlpatterns = [

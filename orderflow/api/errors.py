@@ -126,11 +126,11 @@ def problem_exception_handler(exc, context):
         )
     else:
         default_code = getattr(exc, "default_code", "error")
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        # A permission class may name its own code (e.g. secret_key_required).
+        code = getattr(exc.detail, "code", None) or default_code
+        code = DRF_CODES.get(code, code)
         response = problem_response(
-            status_code=exc.status_code,
-            code=DRF_CODES.get(default_code, default_code),
-            detail=str(detail),
+            status_code=exc.status_code, code=code, detail=str(exc.detail),
         )
     for key, value in headers.items():
         response[key] = value

@@ -46,7 +46,7 @@ def test_validation_error_lists_fields(staff_client):
 def test_anonymous_is_problem_401(client):
     response = client.get("/api/v1/products")
     body = assert_problem(response, 401, "not_authenticated")
-    assert "Basic" in response["WWW-Authenticate"]
+    assert response["WWW-Authenticate"].startswith("Bearer")
     assert body["detail"]
 
 

@@ -13,6 +13,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from bridges.constants import KeyKind, KeyMode
+from bridges.keys import hash_key
+from bridges.models import ApiKey
+from bridges.services import api_key_create, api_key_revoke
 from catalog.models import (
     PriceList,
     PriceListEntry,
@@ -24,8 +28,11 @@ from catalog.models import (
 )
 from customers.constants import PaymentTerms
 from customers.models import Address, Company, CompanyApprover, Customer
+from fulfillment.constants import RateBasis
+from fulfillment.models import ShippingMethod, ShippingRate
 from orderflow import demo
 from orderflow.models import Channel
+from orderflow.timeline import Actor
 
 D = Decimal
 
@@ -64,6 +71,23 @@ PRODUCTS = [
      1500),
 ]
 
+# code, name, basis, [(threshold, price)], channels (empty = all), days
+SHIPPING = [
+    ("standard", "Standard delivery (island-wide)", RateBasis.ORDER_TOTAL,
+     [("0", "1200.00"), ("20000", "0.00")], [], (2, 4)),
+    ("express", "Express next day", RateBasis.FLAT, [("0", "2500.00")], [], (1, 1)),
+    ("pickup", "Pick up in store", RateBasis.FLAT, [("0", "0.00")], [], (0, 1)),
+    ("freight", "Pallet freight (by weight)", RateBasis.WEIGHT,
+     [("0", "3500.00"), ("50000", "6500.00"), ("200000", "12000.00")], ["B2B_PORTAL"], (2, 5)),
+]
+
+# (credential name, channel, kind)
+DEMO_KEYS = [
+    ("ecommerce_secret", Channel.ECOMMERCE, KeyKind.SECRET),
+    ("ecommerce_publishable", Channel.ECOMMERCE, KeyKind.PUBLISHABLE),
+    ("b2b_portal_secret", Channel.B2B_PORTAL, KeyKind.SECRET),
+]
+
 # sku -> [(min quantity, unit price)] for the B2B contract price list
 CONTRACT_TIERS = {
     "COF-BM-250": [(1, "2200.00"), (12, "2050.00"), (48, "1900.00")],
@@ -87,6 +111,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self.seed_reference_data()
             creds = self.seed_people(creds)
+            creds = self.seed_storefront_keys(creds)
         demo.save_credentials(creds)
         if options["json"]:
             self.stdout.write(json.dumps(creds, sort_keys=True))
@@ -150,6 +175,34 @@ class Command(BaseCommand):
                     defaults={"unit_price": D(price)},
                 )
         self.contract = contract
+
+        for code, name, basis, rates, channels, (low, high) in SHIPPING:
+            method, _ = ShippingMethod.objects.update_or_create(
+                code=code, defaults={"name": name, "basis": basis, "currency": "JMD",
+                                     "estimated_days_min": low, "estimated_days_max": high,
+                                     "countries": "JM"},
+            )
+            method.channels.set(Channel.objects.filter(code__in=channels))
+            for threshold, price in rates:
+                ShippingRate.objects.update_or_create(method=method, threshold=D(threshold),
+                                                      defaults={"price": D(price)})
+
+    def seed_storefront_keys(self, creds: dict) -> dict:
+        """Demo API keys: reused while var/ still holds them, else issued anew (the old demo
+        key of that name is revoked). Only hashes are in the database."""
+        keys = dict(creds.get("storefront", {}))
+        for name, channel_code, kind in DEMO_KEYS:
+            label = f"Demo {channel_code} {kind.label.lower()}"
+            raw = keys.get(name)
+            if raw and ApiKey.objects.filter(key_hash=hash_key(raw),
+                                             revoked_at__isnull=True).exists():
+                continue
+            for old in ApiKey.objects.filter(name=label, revoked_at__isnull=True):
+                api_key_revoke(api_key=old, actor=Actor.system("seed_demo"))
+            _, keys[name] = api_key_create(name=label, kind=kind, mode=KeyMode.TEST,
+                                           channel=Channel.objects.get(code=channel_code))
+        creds["storefront"] = keys
+        return creds
 
     def seed_people(self, creds: dict) -> dict:
         User = get_user_model()
@@ -223,5 +276,9 @@ class Command(BaseCommand):
             f"  B2C customer     {creds['customers']['b2c']}",
             f"  Company buyer    {creds['customers']['company_buyer']} "
             f"({creds['customers']['company']})",
+            "Storefront API keys (Authorization: Bearer …):",
+            f"  ECOMMERCE secret       {creds['storefront']['ecommerce_secret']}",
+            f"  ECOMMERCE publishable  {creds['storefront']['ecommerce_publishable']}",
+            f"  B2B_PORTAL secret      {creds['storefront']['b2b_portal_secret']}",
         ]
         return "\n".join(lines)

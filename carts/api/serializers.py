@@ -1,0 +1,216 @@
+"""Cart API shapes. Input serializers whitelist what a client may send: status, totals,
+channel, customer and prices are never read from a request."""
+
+from rest_framework import serializers
+
+from orderflow.money import format_amount
+
+
+class AddressSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200)
+    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166 alpha-2, e.g. JM.")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+    def validate_country(self, value):
+        return value.upper()
+
+
+class CartCreateInput(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True)
+    metadata = serializers.DictField(required=False)
+
+
+class CartLineAddInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, required=False,
+                                        help_text="In the product's base unit.")
+    order_uom = serializers.CharField(max_length=16, required=False,
+                                      help_text="An alternate unit such as CS12.")
+    order_quantity = serializers.IntegerField(min_value=1, required=False)
+    metadata = serializers.DictField(required=False)
+
+    def validate(self, attrs):
+        by_unit = "order_uom" in attrs or "order_quantity" in attrs
+        if by_unit and not ("order_uom" in attrs and "order_quantity" in attrs):
+            raise serializers.ValidationError(
+                "Send order_uom and order_quantity together.", code="invalid")
+        if by_unit == ("quantity" in attrs):
+            raise serializers.ValidationError(
+                "Send either quantity, or order_uom with order_quantity.", code="invalid")
+        return attrs
+
+
+class CartLineUpdateInput(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, required=False)
+    order_quantity = serializers.IntegerField(min_value=1, required=False)
+    metadata = serializers.DictField(required=False)
+
+    def validate(self, attrs):
+        if "quantity" in attrs and "order_quantity" in attrs:
+            raise serializers.ValidationError("Send quantity or order_quantity, not both.")
+        if not attrs:
+            raise serializers.ValidationError("Nothing to change.")
+        return attrs
+
+
+class CartAddressesInput(serializers.Serializer):
+    shipping_address = AddressSerializer()
+    billing_address = AddressSerializer(required=False, allow_null=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class ShippingMethodInput(serializers.Serializer):
+    code = serializers.SlugField(max_length=40)
+
+
+class ShippingMethodRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CartProblemSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[
+        "cart_empty", "not_priced", "price_changed", "insufficient_stock", "product_inactive",
+        "shipping_method_missing", "shipping_method_unavailable", "address_missing"])
+    detail = serializers.CharField()
+    sku = serializers.CharField(required=False)
+    line_id = serializers.CharField(required=False)
+    requested = serializers.IntegerField(required=False)
+    available = serializers.IntegerField(required=False)
+    priced = serializers.CharField(required=False)
+    current = serializers.CharField(required=False)
+
+
+def _money(value, currency, priced=True):
+    return format_amount(value, currency) if priced and value is not None else None
+
+
+class CartLineSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    sku = serializers.CharField(source="product.sku")
+    name = serializers.CharField(source="product.name")
+    quantity = serializers.IntegerField(help_text="In base units.")
+    base_uom = serializers.CharField(source="product.base_uom")
+    order_uom = serializers.CharField(allow_null=True)
+    order_quantity = serializers.IntegerField(allow_null=True)
+    unit_price = serializers.CharField(allow_null=True)
+    price_source = serializers.CharField(allow_null=True)
+    line_subtotal = serializers.CharField(allow_null=True)
+    tax_rate = serializers.CharField(allow_null=True)
+    tax_amount = serializers.CharField(allow_null=True)
+    line_total = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField()
+
+    def to_representation(self, line):
+        cart = self.context["cart"]
+        priced = line.unit_price is not None
+        return {
+            "id": line.public_id,
+            "sku": line.product.sku,
+            "name": line.product.name,
+            "quantity": line.quantity,
+            "base_uom": line.product.base_uom,
+            "order_uom": line.order_uom or None,
+            "order_quantity": line.order_quantity,
+            "unit_price": _money(line.unit_price, cart.currency, priced),
+            "price_source": line.price_source or None,
+            "line_subtotal": _money(line.line_subtotal, cart.currency, priced),
+            "tax_rate": str(line.tax_rate) if priced else None,
+            "tax_amount": _money(line.tax_amount, cart.currency, priced),
+            "line_total": _money(line.line_total, cart.currency, priced),
+            "metadata": line.metadata,
+        }
+
+
+class CartSerializer(serializers.Serializer):
+    """A cart with its lines, totals (null until priced) and the problems blocking checkout."""
+
+    id = serializers.CharField()
+    status = serializers.CharField()
+    channel = serializers.CharField()
+    customer_id = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+    lines = CartLineSerializer(many=True)
+    shipping_method = ShippingMethodRefSerializer(allow_null=True)
+    shipping_address = AddressSerializer(allow_null=True)
+    billing_address = AddressSerializer(allow_null=True)
+    subtotal = serializers.CharField(allow_null=True)
+    tax_total = serializers.CharField(allow_null=True)
+    shipping_total = serializers.CharField(allow_null=True)
+    total = serializers.CharField(allow_null=True)
+    priced_at = serializers.DateTimeField(allow_null=True)
+    is_priced = serializers.BooleanField()
+    problems = CartProblemSerializer(many=True)
+    metadata = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, cart):
+        lines, problems = self.context["lines"], self.context["problems"]
+        priced = cart.priced_at is not None
+        method = cart.shipping_method
+        return {
+            "id": cart.public_id,
+            "status": cart.status,
+            "channel": cart.channel.code,
+            "customer_id": cart.customer.public_id if cart.customer_id else None,
+            "email": cart.email or None,
+            "currency": cart.currency,
+            "lines": CartLineSerializer(lines, many=True, context={"cart": cart}).data,
+            "shipping_method": {"code": method.code, "name": method.name} if method else None,
+            "shipping_address": cart.shipping_address,
+            "billing_address": cart.billing_address,
+            "subtotal": _money(cart.subtotal, cart.currency, priced),
+            "tax_total": _money(cart.tax_total, cart.currency, priced),
+            "shipping_total": _money(cart.shipping_total, cart.currency, priced),
+            "total": _money(cart.total, cart.currency, priced),
+            "priced_at": serializers.DateTimeField().to_representation(cart.priced_at)
+            if cart.priced_at else None,
+            "is_priced": cart.is_priced,
+            "problems": problems,
+            "metadata": cart.metadata,
+            "created_at": serializers.DateTimeField().to_representation(cart.created_at),
+            "updated_at": serializers.DateTimeField().to_representation(cart.updated_at),
+        }
+
+
+class ShippingEstimateSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    price = serializers.CharField(allow_null=True,
+                                  help_text="Null when the method cannot ship this cart.")
+    currency = serializers.CharField()
+    estimated_days_min = serializers.IntegerField()
+    estimated_days_max = serializers.IntegerField()
+    selected = serializers.BooleanField()
+
+
+class PaymentInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["payment_intent", "cod", "terms"])
+    reference = serializers.RegexField(
+        r"^[A-Za-z0-9_\-]{3,120}$", required=False,
+        help_text="The payment provider's id (pi_…) for kind=payment_intent. Never card data.",
+    )
+
+    def validate(self, attrs):
+        if attrs["kind"] == "payment_intent" and not attrs.get("reference"):
+            raise serializers.ValidationError({"reference": ["Required for payment_intent."]})
+        if attrs["kind"] != "payment_intent":
+            attrs.pop("reference", None)
+        return attrs
+
+
+class CheckoutInput(serializers.Serializer):
+    cart_id = serializers.CharField(max_length=40)
+    payment = PaymentInput()
+    email = serializers.EmailField(required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    shipping_address = AddressSerializer(required=False)
+    billing_address = AddressSerializer(required=False)

@@ -1,0 +1,104 @@
+"""Cart reads: visibility by principal, and what stands between a cart and checkout."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+
+from carts.constants import CartProblem
+from carts.models import Cart, CartLine
+from carts.pricing import unit_prices_for
+from catalog.models import TaxRate
+from fulfillment.selectors import RATES_PREFETCH
+from orderflow.errors import NotFound
+from orderflow.money import format_amount
+
+CART_RELATED = ("channel", "shipping_method", "customer__company__price_list")
+
+
+def cart_queryset(*, principal):
+    qs = Cart.objects.select_related(*CART_RELATED)
+    if principal.is_staff:
+        return qs
+    if principal.api_key is None:
+        return qs.none()
+    # A key sees its channel's anonymous carts and its shopper's own carts, nothing else.
+    visible = Q(customer__isnull=True)
+    if principal.customer is not None:
+        visible |= Q(customer_id=principal.customer.pk)
+    return qs.filter(visible, channel_id=principal.api_key.channel_id)
+
+
+def cart_get(*, principal, public_id: str, for_update: bool = False) -> Cart:
+    qs = cart_queryset(principal=principal)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    cart = qs.filter(public_id=public_id).first()
+    if cart is None:
+        raise NotFound(f"No cart {public_id}.")
+    return cart
+
+
+def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
+    qs = CartLine.objects.filter(cart_id=cart.pk).select_related("product__tax_class")
+    if for_pricing:
+        qs = qs.prefetch_related(
+            Prefetch("product__tax_class__rates", queryset=TaxRate.objects.order_by("country")),
+        )
+    return list(qs.order_by("id"))
+
+
+def cart_for_pricing(cart: Cart) -> Cart:
+    """Load the chosen shipping method's rates (one query) for ``price_cart``."""
+    if cart.shipping_method_id is not None:
+        from django.db.models import prefetch_related_objects
+
+        prefetch_related_objects([cart.shipping_method], RATES_PREFETCH)
+    return cart
+
+
+def cart_company(cart: Cart):
+    return cart.customer.company if cart.customer_id and cart.customer.company_id else None
+
+
+def cart_problems(*, cart: Cart, lines: list[CartLine], current_prices: dict | None = None
+                  ) -> list[dict]:
+    """Everything that would stop checkout now, cheapest checks first.
+
+    ``current_prices`` maps (product pk, quantity) → today's unit price; read when omitted.
+    """
+    problems = []
+    if not lines:
+        problems.append({"code": CartProblem.EMPTY, "detail": "The cart has no lines."})
+    elif not cart.is_priced:
+        problems.append({"code": CartProblem.NOT_PRICED,
+                         "detail": "The cart changed since it was priced (or never was): "
+                                   "POST …/price."})
+    if current_prices is None:
+        current_prices = {key: price.amount for key, price in
+                          unit_prices_for(lines=lines, company=cart_company(cart)).items()}
+    for line in lines:
+        product = line.product
+        if not product.is_active:
+            problems.append({"code": CartProblem.PRODUCT_INACTIVE, "sku": product.sku,
+                             "line_id": line.public_id,
+                             "detail": f"{product.sku} is no longer sold."})
+        if product.track_inventory and line.quantity > product.stock_available:
+            problems.append({"code": CartProblem.INSUFFICIENT_STOCK, "sku": product.sku,
+                             "line_id": line.public_id, "requested": line.quantity,
+                             "available": max(product.stock_available, 0),
+                             "detail": f"Only {max(product.stock_available, 0)} of "
+                                       f"{product.sku} available."})
+        current = current_prices[(product.pk, line.quantity)]
+        if cart.is_priced and line.unit_price is not None and current != line.unit_price:
+            problems.append({"code": CartProblem.PRICE_CHANGED, "sku": product.sku,
+                             "line_id": line.public_id,
+                             "priced": format_amount(line.unit_price, cart.currency),
+                             "current": format_amount(current, cart.currency),
+                             "detail": f"The price of {product.sku} changed since pricing."})
+    if cart.shipping_method_id is None:
+        problems.append({"code": CartProblem.SHIPPING_METHOD_MISSING,
+                         "detail": "Choose a shipping method."})
+    if not cart.shipping_address:
+        problems.append({"code": CartProblem.ADDRESS_MISSING,
+                         "detail": "Set a shipping address."})
+    return problems

@@ -1,0 +1,293 @@
+"""Cart use cases. Each is one transaction on a locked cart; prices are always computed here,
+never taken from the client."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from carts import events
+from carts.constants import EDITABLE_STATUSES, CartProblem, CartStatus
+from carts.models import Cart, CartLine
+from carts.pricing import price_cart
+from carts.selectors import (
+    cart_company,
+    cart_for_pricing,
+    cart_get,
+    cart_lines,
+    cart_problems,
+)
+from catalog.models import Product
+from catalog.selectors import quantity_to_base
+from fulfillment.selectors import shipping_method_get
+from orderflow.errors import Conflict, NotFound, ValidationFailed
+from orderflow.money import format_amount
+
+MAX_LINE_QUANTITY = 100_000
+
+
+def _editable(cart: Cart) -> None:
+    if cart.status == CartStatus.CONVERTED:
+        raise Conflict("This cart was already checked out.", code="cart_converted")
+    if cart.status not in EDITABLE_STATUSES:
+        raise Conflict(f"A cart that is {cart.status} cannot change.", code="cart_not_active")
+
+
+def _touch(cart: Cart, *fields: str) -> None:
+    """Save ``fields`` and bump the version, so earlier pricing no longer counts."""
+    cart.version = F("version") + 1
+    if cart.status == CartStatus.ABANDONED:
+        cart.status = CartStatus.ACTIVE
+        fields += ("status",)
+    cart.save(update_fields=[*fields, "version", "last_activity_at", "updated_at"])
+    cart.refresh_from_db(fields=["version"])
+
+
+@transaction.atomic
+def cart_create(*, channel, customer=None, api_key=None, email: str = "",
+                metadata: dict | None = None) -> Cart:
+    cart = Cart.objects.create(
+        channel=channel, customer=customer, api_key=api_key,
+        email=(email or (customer.email if customer else "")).strip().lower(),
+        currency=channel.currency, metadata=metadata or {},
+    )
+    events.cart_created(cart)
+    return cart
+
+
+def _product_by_sku(sku: str) -> Product:
+    product = (Product.objects.select_related("tax_class").prefetch_related("units")
+               .filter(sku__iexact=sku.strip()).first())
+    if product is None:
+        raise ValidationFailed(f"No product with sku {sku}.", code="unknown_sku",
+                               errors={"sku": [f"Unknown sku {sku}."]})
+    if not product.is_active:
+        raise Conflict(f"{product.sku} is no longer sold.", code="product_inactive",
+                       sku=product.sku)
+    return product
+
+
+def _check_quantity(quantity: int) -> None:
+    if quantity < 1 or quantity > MAX_LINE_QUANTITY:
+        raise ValidationFailed(f"Quantity must be between 1 and {MAX_LINE_QUANTITY}.",
+                               code="invalid_quantity",
+                               errors={"quantity": ["Out of range."]})
+
+
+@transaction.atomic
+def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = None,
+                  order_uom: str | None = None, order_quantity: int | None = None,
+                  metadata: dict | None = None) -> Cart:
+    """Add ``quantity`` base units, or ``order_quantity`` of ``order_uom``; the same sku
+    again merges into its line."""
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    _editable(cart)
+    product = _product_by_sku(sku)
+    if order_uom:
+        base = quantity_to_base(product=product, uom=order_uom, quantity=order_quantity or 0)
+    else:
+        base = quantity or 0
+    _check_quantity(base)
+    line = CartLine.objects.filter(cart=cart, product=product).first()
+    if line is None:
+        CartLine.objects.create(
+            cart=cart, product=product, quantity=base,
+            order_uom=(order_uom or "").upper(), order_quantity=order_quantity if order_uom
+            else None, metadata=metadata or {},
+        )
+    else:
+        same_unit = order_uom and line.order_uom == order_uom.upper()
+        line.quantity += base
+        _check_quantity(line.quantity)
+        if same_unit:
+            line.order_quantity = (line.order_quantity or 0) + order_quantity
+        else:  # mixed units settle in the base unit
+            line.order_uom, line.order_quantity = "", None
+        if metadata:
+            line.metadata = {**line.metadata, **metadata}
+        line.save(update_fields=["quantity", "order_uom", "order_quantity", "metadata",
+                                 "updated_at"])
+    _touch(cart)
+    return cart
+
+
+def _line(cart: Cart, line_id: str) -> CartLine:
+    line = CartLine.objects.select_related("product").filter(cart=cart, public_id=line_id).first()
+    if line is None:
+        raise NotFound(f"No line {line_id} in this cart.")
+    return line
+
+
+@transaction.atomic
+def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | None = None,
+                     order_quantity: int | None = None, metadata: dict | None = None) -> Cart:
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    _editable(cart)
+    line = _line(cart, line_id)
+    fields = ["updated_at"]
+    if order_quantity is not None:
+        if not line.order_uom:
+            raise ValidationFailed("This line is in base units: send quantity.",
+                                   code="invalid_quantity",
+                                   errors={"order_quantity": ["Line has no order unit."]})
+        line.quantity = quantity_to_base(product=line.product, uom=line.order_uom,
+                                         quantity=order_quantity)
+        line.order_quantity = order_quantity
+        fields += ["quantity", "order_quantity"]
+    elif quantity is not None:
+        line.quantity, line.order_uom, line.order_quantity = quantity, "", None
+        fields += ["quantity", "order_uom", "order_quantity"]
+    _check_quantity(line.quantity)
+    if metadata is not None:
+        line.metadata = metadata
+        fields.append("metadata")
+    line.save(update_fields=fields)
+    _touch(cart)
+    return cart
+
+
+@transaction.atomic
+def cart_remove_line(*, principal, cart_id: str, line_id: str) -> Cart:
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    _editable(cart)
+    _line(cart, line_id).delete()
+    _touch(cart)
+    return cart
+
+
+@transaction.atomic
+def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
+                       billing_address: dict | None = None, email: str | None = None) -> Cart:
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    _editable(cart)
+    cart.shipping_address = shipping_address
+    cart.billing_address = billing_address or shipping_address
+    fields = ["shipping_address", "billing_address"]
+    if email:
+        cart.email = email.strip().lower()
+        fields.append("email")
+    _touch(cart, *fields)
+    return cart
+
+
+@transaction.atomic
+def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    _editable(cart)
+    method = shipping_method_get(code=code, channel=cart.channel)
+    country = (cart.shipping_address or {}).get("country")
+    if method is None or not method.ships_to(country):
+        raise ValidationFailed(f"No shipping method '{code}' for this cart.",
+                               code="shipping_method_unavailable",
+                               errors={"code": ["Not available for this cart."]})
+    cart.shipping_method = method
+    _touch(cart, "shipping_method")
+    return cart
+
+
+@transaction.atomic
+def cart_price(*, principal, cart_id: str) -> Cart:
+    """Re-price every line and the shipping server-side and stamp ``priced_at``."""
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    _editable(cart)
+    lines = cart_lines(cart=cart, for_pricing=True)
+    priced = price_cart(cart=cart_for_pricing(cart), lines=lines, company=cart_company(cart))
+    for p in priced.lines:
+        line = p.line
+        line.unit_price, line.price_source = p.unit_price, p.source
+        line.line_subtotal, line.tax_rate = p.subtotal, p.tax_rate
+        line.tax_amount, line.line_total = p.tax_amount, p.total
+    CartLine.objects.bulk_update(
+        lines, ["unit_price", "price_source", "line_subtotal", "tax_rate", "tax_amount",
+                "line_total"],
+    )
+    cart.subtotal, cart.tax_total = priced.subtotal, priced.tax_total
+    cart.shipping_total, cart.total = priced.shipping_total, priced.total
+    cart.priced_at = timezone.now()
+    cart.priced_version = cart.version
+    cart.save(update_fields=["subtotal", "tax_total", "shipping_total", "total", "priced_at",
+                             "priced_version", "updated_at", "last_activity_at"])
+    return cart
+
+
+@transaction.atomic
+def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", notes: str = "",
+                  shipping_address: dict | None = None, billing_address: dict | None = None):
+    """Turn a priced cart into an order: one transaction, the cart row locked.
+
+    Refuses (nothing written, the cart unchanged) a converted, empty, unpriced or stale cart,
+    inactive products, missing shipping or address, short stock, and terms over the credit
+    limit.
+    """
+    from catalog.services import stock_reserve
+    from orders.constants import PaymentKind
+    from orders.selectors import company_outstanding
+    from orders.services import order_place
+
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    if cart.status == CartStatus.CONVERTED:
+        raise Conflict("This cart was already checked out.", code="cart_converted")
+    if cart.status not in EDITABLE_STATUSES:
+        raise Conflict(f"A cart that is {cart.status} cannot be checked out.",
+                       code="cart_not_active")
+    if shipping_address:
+        # Addresses given at checkout count only if they do not change the priced totals
+        # (checked below with everything else).
+        cart.shipping_address = shipping_address
+        cart.billing_address = billing_address or cart.billing_address or shipping_address
+
+    lines = cart_lines(cart=cart, for_pricing=True)
+    company = cart_company(cart)
+    priced = price_cart(cart=cart_for_pricing(cart), lines=lines, company=company)
+    current = {(p.line.product.pk, p.line.quantity): p.unit_price for p in priced.lines}
+    problems = [
+        problem for problem in cart_problems(cart=cart, lines=lines, current_prices=current)
+        # Stock is decided by the reservation below, atomically, not by this earlier read.
+        if problem["code"] != CartProblem.INSUFFICIENT_STOCK
+    ]
+    if not problems and cart.is_priced and priced.total != cart.total:
+        problems.append({"code": CartProblem.PRICE_CHANGED,
+                         "detail": "Shipping or tax changed since pricing: POST …/price."})
+    if not problems and not priced.shipping_available:
+        problems.append({"code": CartProblem.SHIPPING_METHOD_UNAVAILABLE,
+                         "detail": "The chosen shipping method cannot ship this cart."})
+    if problems:
+        first = problems[0]
+        raise Conflict(first["detail"], code=first["code"], problems=problems)
+
+    customer = principal.customer or cart.customer
+    email = (email or (customer.email if customer else "") or cart.email).strip().lower()
+    if not email:
+        raise ValidationFailed("An email address is needed for the order.",
+                               code="email_missing", errors={"email": ["Required."]})
+
+    kind = payment["kind"]
+    if kind == PaymentKind.TERMS:
+        if company is None:
+            raise Conflict("Credit terms are only available to company buyers.",
+                           code="terms_not_available")
+        outstanding = company_outstanding(company=company)
+        if outstanding + priced.total > company.credit_limit:
+            currency = company.currency
+            raise Conflict(
+                "This order would take the company over its credit limit.",
+                code="over_credit_limit",
+                credit_limit=format_amount(company.credit_limit, currency),
+                outstanding=format_amount(outstanding, currency),
+                order_total=format_amount(priced.total, currency),
+                shortfall=format_amount(outstanding + priced.total - company.credit_limit,
+                                        currency),
+                currency=currency,
+            )
+
+    stock_reserve(items=[(line.product, line.quantity) for line in lines])
+    order = order_place(cart=cart, priced=priced, customer=customer, company=company,
+                        email=email, payment=payment, notes=notes, actor=principal.actor)
+    cart.status = CartStatus.CONVERTED
+    cart.converted_at = timezone.now()
+    if customer is not None and cart.customer_id is None:
+        cart.customer = customer
+    cart.save(update_fields=["status", "converted_at", "customer", "shipping_address",
+                             "billing_address", "updated_at", "last_activity_at"])
+    return order

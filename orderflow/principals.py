@@ -1,0 +1,59 @@
+"""Who is asking: a staff user, or a storefront key (optionally with a shopper)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orderflow.models import ActorSource
+from orderflow.timeline import Actor
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: object | None = None  # a staff user (session / HTTP Basic)
+    api_key: object | None = None  # bridges.ApiKey
+    customer: object | None = None  # customers.Customer named by a shopper token
+    source: str = ActorSource.API
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.user is not None and getattr(self.user, "is_staff", False))
+
+    @property
+    def channel(self):
+        return self.api_key.channel if self.api_key is not None else None
+
+    @property
+    def company(self):
+        return self.customer.company if self.customer is not None else None
+
+    @property
+    def scope(self) -> str:
+        """A stable name for per-principal records such as idempotency keys."""
+        if self.api_key is not None:
+            return f"key:{self.api_key.public_id}"
+        if self.user is not None:
+            return f"user:{self.user.pk}"
+        return "anonymous"
+
+    @property
+    def actor(self) -> Actor:
+        if self.api_key is not None:
+            label = f"api key {self.api_key.prefix}…"
+            if self.customer is not None:
+                label += f" for {self.customer.email}"
+            return Actor(source=self.source, label=label)
+        if self.user is not None:
+            return Actor.staff(self.user, source=self.source)
+        return Actor.system()
+
+
+def principal_from_request(request) -> Principal:
+    """The principal DRF authenticated (see bridges.api.authentication)."""
+    user = getattr(request, "user", None)
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        return Principal(api_key=api_key, customer=user.customer)
+    if user is not None and user.is_authenticated:
+        return Principal(user=user)
+    return Principal()

@@ -1,0 +1,189 @@
+"""The storefront cart: lines, units, server-side pricing, shipping, addresses, problems."""
+
+from decimal import Decimal
+
+import pytest
+
+from carts.models import Cart
+from catalog.models import Product
+from orderflow.models import OutboxEvent
+from tests import factories
+from tests.storefront import ADDRESS
+
+pytestmark = pytest.mark.django_db
+
+
+def codes(cart):
+    return [p["code"] for p in cart["problems"]]
+
+
+def test_create_cart_takes_channel_from_key_and_ignores_client_fields(shop):
+    other = factories.ChannelFactory(code="B2B_PORTAL")
+    client = shop.client(shop.publishable)
+    response = client.post("/api/v1/carts", {"channel": other.code, "customer_id": "cus_x",
+                                             "status": "converted", "total": "0.01"},
+                           format="json")
+    assert response.status_code == 201, response.content
+    cart = response.json()
+    assert cart["channel"] == "ECOMMERCE"
+    assert cart["customer_id"] is None and cart["status"] == "active"
+    assert cart["total"] is None  # never priced
+    assert codes(cart) == ["cart_empty", "shipping_method_missing", "address_missing"]
+    assert OutboxEvent.objects.filter(type="cart.created",
+                                      aggregate_id=cart["id"]).count() == 1
+
+
+def test_shopper_cart_belongs_to_the_token_customer(shop):
+    customer = factories.CustomerFactory()
+    cart = shop.shopper(customer).post("/api/v1/carts", {}, format="json").json()
+    assert cart["customer_id"] == customer.public_id
+    assert cart["email"] == customer.email
+
+
+def test_lines_merge_and_alternate_units_settle_in_base_units(shop):
+    client = shop.client(shop.publishable)
+    cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+    url = f"/api/v1/carts/{cart_id}/lines"
+    client.post(url, {"sku": "COF-250", "order_uom": "CS12", "order_quantity": 2}, format="json")
+    cart = client.post(url, {"sku": "cof-250", "order_uom": "cs12", "order_quantity": 1},
+                       format="json").json()
+    [line] = cart["lines"]
+    assert (line["quantity"], line["order_uom"], line["order_quantity"]) == (36, "CS12", 3)
+    cart = client.post(url, {"sku": "COF-250", "quantity": 4}, format="json").json()
+    [line] = cart["lines"]
+    assert (line["quantity"], line["order_uom"], line["order_quantity"]) == (40, None, None)
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"sku": "NOPE", "quantity": 1}, "unknown_sku"),
+    ({"sku": "COF-250", "order_uom": "PALLET", "order_quantity": 1}, "unknown_unit"),
+    ({"sku": "COF-250", "quantity": 0}, "validation_error"),
+    ({"sku": "COF-250"}, "validation_error"),
+    ({"sku": "COF-250", "quantity": 1, "order_uom": "CS12", "order_quantity": 1},
+     "validation_error"),
+])
+def test_bad_lines_are_refused_with_a_code(shop, body, code):
+    client = shop.client(shop.publishable)
+    cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+    response = client.post(f"/api/v1/carts/{cart_id}/lines", body, format="json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == code
+    assert Cart.objects.get(public_id=cart_id).lines.count() == 0
+
+
+def test_inactive_product_cannot_be_added(shop):
+    Product.objects.filter(sku="MUG").update(is_active=False)
+    client = shop.client(shop.publishable)
+    cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+    response = client.post(f"/api/v1/carts/{cart_id}/lines", {"sku": "MUG", "quantity": 1},
+                           format="json")
+    assert response.status_code == 409 and response.json()["code"] == "product_inactive"
+
+
+def test_update_and_remove_lines(shop):
+    client = shop.client(shop.publishable)
+    cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+    cart = client.post(f"/api/v1/carts/{cart_id}/lines",
+                       {"sku": "COF-250", "order_uom": "CS12", "order_quantity": 1},
+                       format="json").json()
+    line_id = cart["lines"][0]["id"]
+    cart = client.patch(f"/api/v1/carts/{cart_id}/lines/{line_id}", {"order_quantity": 3},
+                        format="json").json()
+    assert cart["lines"][0]["quantity"] == 36
+    cart = client.patch(f"/api/v1/carts/{cart_id}/lines/{line_id}", {"quantity": 5},
+                        format="json").json()
+    assert (cart["lines"][0]["quantity"], cart["lines"][0]["order_uom"]) == (5, None)
+    cart = client.delete(f"/api/v1/carts/{cart_id}/lines/{line_id}").json()
+    assert cart["lines"] == []
+    missing = client.delete(f"/api/v1/carts/{cart_id}/lines/{line_id}")
+    assert missing.status_code == 404
+
+
+def test_price_computes_tax_shipping_and_totals_server_side(shop):
+    client = shop.client(shop.publishable)
+    cart_id = shop.ready_cart(client, [("COF-250", 2), ("RICE-5KG", 1), ("MUG", 1)])
+    cart = client.get(f"/api/v1/carts/{cart_id}").json()
+    lines = {line["sku"]: line for line in cart["lines"]}
+    assert lines["COF-250"] == {**lines["COF-250"], "unit_price": "2450.00",
+                                "line_subtotal": "4900.00", "tax_rate": "0.1500",
+                                "tax_amount": "735.00", "line_total": "5635.00",
+                                "price_source": "list"}
+    assert lines["RICE-5KG"]["tax_amount"] == "0.00"
+    assert lines["MUG"]["tax_amount"] == "225.00"  # 1499.99 × 15 % = 224.9985 → 225.00
+    assert cart["subtotal"] == "8499.99"
+    assert cart["tax_total"] == "960.00"
+    assert cart["shipping_total"] == "1200.00"
+    assert cart["total"] == "10659.99"
+    assert cart["is_priced"] is True and cart["priced_at"]
+    assert cart["problems"] == []
+
+
+def test_contract_price_for_a_company_shopper(shop):
+    price_list = factories.PriceListFactory(code="b2b")
+    factories.PriceListEntryFactory(price_list=price_list, product=shop.products["coffee"],
+                                    min_quantity=12, unit_price=Decimal("2050.00"))
+    company = factories.CompanyFactory(price_list=price_list)
+    client = shop.shopper(factories.CustomerFactory(company=company))
+    cart_id = shop.ready_cart(client, [("COF-250", 12)])
+    [line] = client.get(f"/api/v1/carts/{cart_id}").json()["lines"]
+    assert (line["unit_price"], line["price_source"]) == ("2050.00", "contract")
+
+
+def test_free_shipping_threshold_and_estimates(shop):
+    client = shop.client(shop.publishable)
+    cart_id = shop.ready_cart(client, [("COF-250", 10)])  # 24,500 subtotal
+    estimates = client.get(f"/api/v1/carts/{cart_id}/shipping-estimates").json()
+    by_code = {e["code"]: e for e in estimates}
+    assert by_code["standard"]["price"] == "0.00" and by_code["standard"]["selected"] is True
+    assert by_code["express"]["price"] == "2500.00" and by_code["express"]["selected"] is False
+
+
+def test_unknown_shipping_method_is_refused(shop):
+    client = shop.client(shop.publishable)
+    cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+    response = client.post(f"/api/v1/carts/{cart_id}/shipping-method", {"code": "teleport"},
+                           format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "shipping_method_unavailable"
+
+
+def test_problems_show_stale_pricing_price_change_and_short_stock(shop):
+    client = shop.client(shop.publishable)
+    cart_id = shop.ready_cart(client, [("MUG", 3)])
+    Product.objects.filter(sku="MUG").update(list_price=Decimal("1599.99"), stock_on_hand=2)
+    cart = client.get(f"/api/v1/carts/{cart_id}").json()
+    problems = {p["code"]: p for p in cart["problems"]}
+    assert problems["insufficient_stock"]["available"] == 2
+    assert problems["insufficient_stock"]["sku"] == "MUG"
+    assert problems["price_changed"]["current"] == "1599.99"
+    client.post(f"/api/v1/carts/{cart_id}/lines", {"sku": "RICE-5KG", "quantity": 1},
+                format="json")
+    assert "not_priced" in codes(client.get(f"/api/v1/carts/{cart_id}").json())
+
+
+def test_addresses_are_validated(shop):
+    client = shop.client(shop.publishable)
+    cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+    response = client.put(f"/api/v1/carts/{cart_id}/addresses",
+                          {"shipping_address": {**ADDRESS, "country": "Jamaica"}}, format="json")
+    assert response.status_code == 400
+    assert "shipping_address" in response.json()["errors"]
+
+
+def test_cart_read_costs_at_most_six_queries_for_1_or_10_lines(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    price_list = factories.PriceListFactory(code="b2b")
+    company = factories.CompanyFactory(price_list=price_list)
+    client = shop.shopper(factories.CustomerFactory(company=company))
+    counts = {}
+    for line_count in (1, 10):
+        skus = [factories.ProductFactory().sku for _ in range(line_count)]
+        cart_id = shop.ready_cart(client, [(sku, 1) for sku in skus])
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/api/v1/carts/{cart_id}")
+        assert len(response.json()["lines"]) == line_count
+        counts[line_count] = len(captured)
+    assert counts[1] == counts[10] <= 6, counts
