@@ -26,14 +26,28 @@ COMMON_ERRORS = {
 }
 
 
+SHOPPER_TOKEN_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-Storefront-Shopper-Token",
+    "description": "Optional with a secret key: a token from POST /api/v1/shopper-tokens naming "
+                   "the shopper. Required for the shopper's own orders.",
+}
+
+
 def add_problem_responses(result, generator, request, public):
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    components = result.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
+    components.setdefault("securitySchemes", {})["shopperToken"] = SHOPPER_TOKEN_SCHEME
     ref = {"$ref": "#/components/schemas/Problem"}
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            security = operation.get("security", [])
+            if {"storefrontKey": []} in security:
+                security.append({"storefrontKey": [], "shopperToken": []})
             responses = operation["responses"]
             errors = dict(COMMON_ERRORS)
             if "{" in path:

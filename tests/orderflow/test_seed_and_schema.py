@@ -57,6 +57,38 @@ def test_openapi_schema_is_valid_and_documents_problem_errors(client):
     assert {"basicAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
 
+def test_schema_generates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file",
+                 str(tmp_path / "schema.yaml"))
+
+
+STOREFRONT_OPERATIONS = [
+    ("/api/v1/carts", "post"), ("/api/v1/carts/{cart_id}", "get"),
+    ("/api/v1/carts/{cart_id}/lines", "post"), ("/api/v1/carts/{cart_id}/lines/{line_id}", "patch"),
+    ("/api/v1/carts/{cart_id}/lines/{line_id}", "delete"),
+    ("/api/v1/carts/{cart_id}/price", "post"), ("/api/v1/carts/{cart_id}/addresses", "put"),
+    ("/api/v1/carts/{cart_id}/shipping-estimates", "get"),
+    ("/api/v1/carts/{cart_id}/shipping-method", "post"), ("/api/v1/checkout", "post"),
+    ("/api/v1/orders", "get"), ("/api/v1/orders/{order_id}", "get"),
+    ("/api/v1/shopper-tokens", "post"), ("/api/v1/products", "get"),
+]
+
+
+def test_storefront_operations_document_auth_errors_and_idempotency(client):
+    schema = json.loads(client.get("/api/schema/?format=json").content)
+    assert schema["components"]["securitySchemes"]["storefrontKey"]["scheme"] == "bearer"
+    assert "shopperToken" in schema["components"]["securitySchemes"]
+    for path, method in STOREFRONT_OPERATIONS:
+        operation = schema["paths"][path][method]
+        assert {"storefrontKey": []} in operation["security"], (path, method)
+        assert "application/problem+json" in operation["responses"]["401"]["content"]
+    for path in ("/api/v1/carts", "/api/v1/carts/{cart_id}/lines", "/api/v1/checkout"):
+        names = [p["name"] for p in schema["paths"][path]["post"]["parameters"]]
+        assert "Idempotency-Key" in names, path
+    checkout = schema["paths"]["/api/v1/checkout"]["post"]
+    assert "409" in checkout["responses"]
+
+
 def test_swagger_ui_is_served_without_a_cdn(client):
     page = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in page
