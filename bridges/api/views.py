@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,7 +30,8 @@ class ShopperTokenApi(APIView):
     queryset = Customer.objects.none()
 
     @extend_schema(summary="Issue a shopper token", request=ShopperTokenInput,
-                   responses={201: ShopperTokenOutput})
+                   responses={201: ShopperTokenOutput,
+                              404: OpenApiResponse(description="No such active customer.")})
     def post(self, request):
         """A short-lived signed token naming one customer, for ``X-Storefront-Shopper-Token``.
         Only a secret key may ask, and the token only works with that key."""

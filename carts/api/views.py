@@ -24,7 +24,8 @@ from orders.api.serializers import OrderSerializer
 from orders.selectors import order_get
 
 IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
+                        "pattern": "^[ -~]+$"}, OpenApiParameter.HEADER,
     description="Retry safely: the same key and body within 24 h replays the first answer; "
                 "another body is 422; a request still running with it is 409.",
 )
@@ -177,6 +178,7 @@ class CheckoutApi(StorefrontApi):
         summary="Check out a cart", request=s.CheckoutInput, parameters=[IDEMPOTENCY],
         responses={
             201: OrderSerializer,
+            404: OpenApiResponse(description="No such cart for this principal."),
             409: OpenApiResponse(description="The cart cannot be checked out now: "
                                  "cart_converted, not_priced, price_changed, insufficient_stock, "
                                  "over_credit_limit (with credit_limit, outstanding, order_total, "

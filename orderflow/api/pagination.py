@@ -1,3 +1,4 @@
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 
 
@@ -8,6 +9,13 @@ class CursorPage(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
     ordering = ("-created_at", "-id")
+
+    def decode_cursor(self, request):
+        # A cursor the client mangled is bad input (400), not a missing resource.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
 
 
 class LimitOffsetPage(LimitOffsetPagination):

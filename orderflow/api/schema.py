@@ -42,7 +42,7 @@ def add_problem_responses(result, generator, request, public):
     components.setdefault("securitySchemes", {})["shopperToken"] = SHOPPER_TOKEN_SCHEME
     ref = {"$ref": "#/components/schemas/Problem"}
     for path, operations in result.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             security = operation.get("security", [])
@@ -52,10 +52,15 @@ def add_problem_responses(result, generator, request, public):
             errors = dict(COMMON_ERRORS)
             if "{" in path:
                 errors["404"] = "No such object, or it belongs to another principal."
+            if method != "get":
+                errors["409"] = "The current state refuses the change (see `code`)."
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                errors["409"] = ("The current state refuses the change, or a request with "
+                                 "this Idempotency-Key is still running.")
+                errors["422"] = "This Idempotency-Key was used with a different request."
             for status_code, description in errors.items():
-                responses.setdefault(
-                    status_code,
-                    {"description": description,
-                     "content": {"application/problem+json": {"schema": ref}}},
-                )
+                responses.setdefault(status_code, {"description": description})
+            for status_code, response in responses.items():
+                if status_code.startswith(("4", "5")):
+                    response["content"] = {"application/problem+json": {"schema": ref}}
     return result
