@@ -61,3 +61,45 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.principal}:{self.key}"
+
+
+class BridgeScope(models.TextChoices):
+    CARTS_CREATE = "carts:create", "carts:create — create carts and change their lines"
+    CARTS_READ = "carts:read", "carts:read — read carts, prices and shipping estimates"
+    ORDERS_CREATE = "orders:create", "orders:create — convert carts to orders"
+    ORDERS_READ = "orders:read", "orders:read — read orders"
+
+
+class InboundConnection(TimeStampedModel):
+    """A server-to-server integration calling ``POST /bridge/{client_id}/{action}`` with
+    HMAC-signed requests."""
+
+    public_id = PublicIdField(prefix="conn")
+    name = models.CharField(max_length=120)
+    client_id = models.CharField(max_length=40, unique=True, editable=False)
+    # The HMAC key must be usable, so it is kept (encrypted at rest is the database's job);
+    # only holders of settings.manage can reveal it in the admin.
+    secret = models.CharField(max_length=128, editable=False)
+    previous_secret = models.CharField(max_length=128, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    is_enabled = models.BooleanField("enabled", default=True)
+    scopes = models.JSONField(default=list, blank=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="connections")
+    allowed_ips = models.TextField(
+        "IP allow-list", blank=True,
+        help_text="IPv4/IPv6 addresses or CIDR ranges, one per line or comma-separated; "
+                  "empty = any address.",
+    )
+    replay_window_seconds = models.PositiveIntegerField(default=60)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("settings_manage", "settings.manage: see and rotate integration secrets"),
+            ("webhooks_manage", "webhooks.manage: manage webhook endpoints and deliveries"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.client_id})"

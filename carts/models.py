@@ -17,6 +17,9 @@ class Cart(TimeStampedModel):
                                  on_delete=models.SET_NULL, related_name="carts")
     api_key = models.ForeignKey("bridges.ApiKey", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="carts")
+    connection = models.ForeignKey("bridges.InboundConnection", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="carts",
+                                   help_text="The bridge connection that created it, if any.")
     status = models.CharField(max_length=12, choices=CartStatus.choices,
                               default=CartStatus.ACTIVE, db_index=True)
     email = models.EmailField(blank=True)

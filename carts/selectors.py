@@ -19,13 +19,13 @@ def cart_queryset(*, principal):
     qs = Cart.objects.select_related(*CART_RELATED)
     if principal.is_staff:
         return qs
-    if principal.api_key is None:
+    if not principal.is_storefront:
         return qs.none()
-    # A key sees its channel's anonymous carts and its shopper's own carts, nothing else.
+    # A key or connection sees its channel's anonymous carts and its shopper's own carts.
     visible = Q(customer__isnull=True)
     if principal.customer is not None:
         visible |= Q(customer_id=principal.customer.pk)
-    return qs.filter(visible, channel_id=principal.api_key.channel_id)
+    return qs.filter(visible, channel_id=principal.channel.pk)
 
 
 def cart_get(*, principal, public_id: str, for_update: bool = False) -> Cart:

@@ -45,10 +45,10 @@ def _touch(cart: Cart, *fields: str) -> None:
 
 
 @transaction.atomic
-def cart_create(*, channel, customer=None, api_key=None, email: str = "",
+def cart_create(*, channel, customer=None, api_key=None, connection=None, email: str = "",
                 metadata: dict | None = None) -> Cart:
     cart = Cart.objects.create(
-        channel=channel, customer=customer, api_key=api_key,
+        channel=channel, customer=customer, api_key=api_key, connection=connection,
         email=(email or (customer.email if customer else "")).strip().lower(),
         currency=channel.currency, metadata=metadata or {},
     )

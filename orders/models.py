@@ -29,6 +29,9 @@ class Order(TimeStampedModel):
                                 related_name="order")
     api_key = models.ForeignKey("bridges.ApiKey", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="orders")
+    connection = models.ForeignKey("bridges.InboundConnection", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="orders",
+                                   help_text="The bridge connection that created it, if any.")
     email = models.EmailField(blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, db_index=True)
     payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices,

@@ -18,11 +18,14 @@ def order_queryset(*, principal):
     )
     if principal.is_staff:
         return qs
-    if principal.api_key is None:
+    if not principal.is_storefront:
         return qs.none()
-    qs = qs.filter(channel_id=principal.api_key.channel_id)
+    qs = qs.filter(channel_id=principal.channel.pk)
     if principal.customer is not None:
         return qs.filter(customer_id=principal.customer.pk)
+    if principal.connection is not None:
+        # A bridge connection sees the orders placed through it.
+        return qs.filter(connection_id=principal.connection.pk)
     # A secret key without a shopper token sees the guest orders it placed.
     return qs.filter(customer__isnull=True, api_key_id=principal.api_key.pk)
 

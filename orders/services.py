@@ -25,7 +25,7 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
     confirmed = kind in (PaymentKind.COD, PaymentKind.TERMS)
     order = Order.objects.create(
         channel=cart.channel, customer=customer, company=company, cart=cart,
-        api_key_id=cart.api_key_id, email=email,
+        api_key_id=cart.api_key_id, connection_id=cart.connection_id, email=email,
         status=OrderStatus.CONFIRMED if confirmed else OrderStatus.PENDING_PAYMENT,
         currency=cart.currency, subtotal=priced.subtotal, tax_total=priced.tax_total,
         shipping_total=priced.shipping_total, total=priced.total,
