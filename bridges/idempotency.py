@@ -39,9 +39,10 @@ def key_from_request(request) -> str | None:
     return key
 
 
-def fingerprint(request) -> str:
+def fingerprint(request, data=None) -> str:
+    payload = request.data if data is None else data
     try:
-        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
         body = request.body.decode("utf-8", errors="replace")
     text = f"{request.method}\n{request.path}\n{body}"
@@ -58,12 +59,14 @@ def _try_lock(scope: str, key: str) -> bool:
         return cursor.fetchone()[0]
 
 
-def run_idempotent(request, principal, work) -> Response:
-    """Run ``work()`` (which returns a Response) at most once per principal and key."""
+def run_idempotent(request, principal, work, *, data=None) -> Response:
+    """Run ``work()`` (which returns a Response) at most once per principal and key.
+
+    ``data`` is the parsed body when the caller parsed it itself (the bridge)."""
     key = key_from_request(request)
     if key is None:
         return work()
-    request_hash = fingerprint(request)
+    request_hash = fingerprint(request, data)
     with transaction.atomic():
         if not _try_lock(principal.scope, key):
             raise Conflict(

@@ -103,3 +103,58 @@ class InboundConnection(TimeStampedModel):
 
     def __str__(self):
         return f"{self.name} ({self.client_id})"
+
+
+class ReplayNonce(models.Model):
+    """Signatures already accepted, for the database replay guard (the embedded default;
+    production uses Redis)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.digest
+
+
+class TransactionLog(models.Model):
+    """One inbound bridge/API write or outbound delivery, with redacted bodies."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Inbound"
+        OUTBOUND = "out", "Outbound"
+
+    class Kind(models.TextChoices):
+        BRIDGE = "bridge", "Bridge"
+        API = "api", "REST API"
+        WEBHOOK = "webhook", "Webhook"
+        EXPORT = "export", "Export"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    direction = models.CharField(max_length=3, choices=Direction.choices,
+                                 default=Direction.INBOUND)
+    kind = models.CharField(max_length=8, choices=Kind.choices, db_index=True)
+    correlation_id = models.CharField(max_length=64, db_index=True)
+    connection = models.ForeignKey(InboundConnection, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="log_entries")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="log_entries")
+    client = models.CharField(max_length=120, blank=True, db_index=True,
+                              help_text="client_id, key prefix or user as presented")
+    method = models.CharField(max_length=8, blank=True)
+    endpoint = models.CharField(max_length=300, help_text="Bridge action or API path.")
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(db_index=True)
+    code = models.CharField(max_length=64, blank=True, db_index=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    object_ids = models.CharField(max_length=300, blank=True, db_index=True,
+                                  help_text="Cart/order ids the call touched, space-separated.")
+    request_headers = models.JSONField(default=dict, blank=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["connection", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.endpoint} {self.status_code}"

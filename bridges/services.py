@@ -1,14 +1,24 @@
-"""Credentials: API keys and the housekeeping of idempotency keys."""
+"""Credentials (API keys, bridge connections) and the housekeeping of bridge records."""
 
 from __future__ import annotations
+
+import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from bridges.keys import display_prefix, generate_key, hash_key
-from bridges.models import ApiKey, IdempotencyKey
-from orderflow.errors import Conflict
+from bridges.models import (
+    ApiKey,
+    BridgeScope,
+    IdempotencyKey,
+    InboundConnection,
+    TransactionLog,
+)
+from bridges.network import parse_allow_list
+from orderflow.errors import Conflict, ValidationFailed
 from orderflow.timeline import Actor
 
 
@@ -38,3 +48,90 @@ def idempotency_keys_prune() -> int:
     cutoff = timezone.now() - settings.ORDERFLOW_IDEMPOTENCY_TTL
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+# --- inbound bridge connections ----------------------------------------------------------------
+
+def _new_client_id() -> str:
+    return "ofc_" + secrets.token_hex(10)
+
+
+def _new_secret() -> str:
+    return "ofs_" + secrets.token_urlsafe(32)
+
+
+def _validate_connection(*, scopes: list[str], allowed_ips: str, replay_window_seconds: int):
+    unknown = sorted(set(scopes) - set(BridgeScope.values))
+    if unknown:
+        raise ValidationFailed(f"Unknown scopes: {', '.join(unknown)}.", code="unknown_scope",
+                               errors={"scopes": [f"Unknown: {', '.join(unknown)}"]})
+    try:
+        parse_allow_list(allowed_ips)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="invalid_ip_allow_list",
+                               errors={"allowed_ips": [str(exc)]}) from None
+    if not 1 <= replay_window_seconds <= 3600:
+        raise ValidationFailed("The replay window must be 1–3600 seconds.",
+                               code="invalid_replay_window",
+                               errors={"replay_window_seconds": ["Out of range."]})
+
+
+@transaction.atomic
+def connection_create(*, name: str, channel, scopes: list[str], allowed_ips: str = "",
+                      replay_window_seconds: int = 60, is_enabled: bool = True,
+                      created_by=None) -> InboundConnection:
+    _validate_connection(scopes=scopes, allowed_ips=allowed_ips,
+                         replay_window_seconds=replay_window_seconds)
+    return InboundConnection.objects.create(
+        name=name, channel=channel, scopes=sorted(set(scopes)), allowed_ips=allowed_ips,
+        replay_window_seconds=replay_window_seconds, is_enabled=is_enabled,
+        client_id=_new_client_id(), secret=_new_secret(), created_by=created_by,
+    )
+
+
+@transaction.atomic
+def connection_update(*, connection: InboundConnection, **changes) -> InboundConnection:
+    """Name, enabled flag, scopes, allow-list, window, channel; never the credentials."""
+    allowed = {"name", "channel", "scopes", "allowed_ips", "replay_window_seconds",
+               "is_enabled"}
+    if set(changes) - allowed:
+        raise ValidationFailed(f"Cannot change {', '.join(sorted(set(changes) - allowed))}.")
+    locked = InboundConnection.objects.select_for_update().get(pk=connection.pk)
+    merged = {f: changes.get(f, getattr(locked, f)) for f in
+              ("scopes", "allowed_ips", "replay_window_seconds")}
+    _validate_connection(**merged)
+    for field_name, value in changes.items():
+        setattr(locked, field_name, sorted(set(value)) if field_name == "scopes" else value)
+    locked.save(update_fields=[*changes, "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def connection_rotate_secret(*, connection: InboundConnection, grace: timedelta | None = None,
+                             actor: Actor) -> InboundConnection:
+    """A new secret; the previous one keeps working until the grace period ends."""
+    locked = InboundConnection.objects.select_for_update().get(pk=connection.pk)
+    grace = settings.ORDERFLOW_SECRET_ROTATION_GRACE if grace is None else grace
+    locked.previous_secret = locked.secret
+    locked.previous_secret_expires_at = timezone.now() + grace
+    locked.secret = _new_secret()
+    locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at",
+                               "updated_at"])
+    return locked
+
+
+def connection_valid_secrets(connection: InboundConnection) -> list[str]:
+    secrets_ = [connection.secret]
+    if (connection.previous_secret and connection.previous_secret_expires_at
+            and connection.previous_secret_expires_at > timezone.now()):
+        secrets_.append(connection.previous_secret)
+    return secrets_
+
+
+def bridge_records_prune() -> dict:
+    """Expired replay nonces and transaction-log entries past their retention."""
+    from bridges import replay
+
+    cutoff = timezone.now() - settings.ORDERFLOW_TRANSACTION_LOG_RETENTION
+    logs, _ = TransactionLog.objects.filter(created_at__lt=cutoff).delete()
+    return {"nonces": replay.prune(), "log_entries": logs}

@@ -1,8 +1,13 @@
 from celery import shared_task
 
-from bridges.services import idempotency_keys_prune
+from bridges.services import bridge_records_prune, idempotency_keys_prune
 
 
 @shared_task(name="bridges.tasks.prune_idempotency_keys_task")
 def prune_idempotency_keys_task() -> int:
     return idempotency_keys_prune()
+
+
+@shared_task(name="bridges.tasks.prune_bridge_records_task")
+def prune_bridge_records_task() -> dict:
+    return bridge_records_prune()

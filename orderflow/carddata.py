@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from django.conf import settings
+
 from orderflow.api.errors import problem_json_response
 
 # A run of digits, single spaces or dashes allowed between them.
@@ -90,6 +92,11 @@ class CardDataGuardMiddleware:
                     return f"query.{key}"
         if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return None
+        try:
+            if int(request.META.get("CONTENT_LENGTH") or 0) > settings.ORDERFLOW_BRIDGE_MAX_BODY:
+                return None  # refused as too large by the endpoint, never read whole
+        except ValueError:
+            pass
         body = request.body
         if not body:
             return None

@@ -46,6 +46,7 @@ class Config:
     redis_url: str | None
     email: dict
     time_zone: str
+    trusted_proxy_hops: int = 0
     embedded: dict = field(default_factory=dict)
 
     @property
@@ -63,6 +64,19 @@ def parse_bool(env: dict, name: str, default: bool) -> bool:
     if value in FALSE_VALUES:
         return False
     raise ConfigError(name, f"expected true/false, got {raw!r}")
+
+
+def parse_int(env: dict, name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum}")
+    return value
 
 
 def parse_list(env: dict, name: str, default: list[str]) -> list[str]:
@@ -230,6 +244,7 @@ def load(env: dict | None = None) -> Config:
         redis_url=redis_url,
         email=email,
         time_zone=env.get("TIME_ZONE", "UTC"),
+        trusted_proxy_hops=parse_int(env, "ORDERFLOW_TRUSTED_PROXY_HOPS", 0),
         embedded=embedded,
     )
 

@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "bridges.logging.TransactionLogMiddleware",
     "orderflow.carddata.CardDataGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -191,8 +192,19 @@ ORDERFLOW_HEALTHZ_TIMEOUT_SECONDS = 2.0
 ORDERFLOW_OUTBOX_RETENTION = timedelta(days=30)
 ORDERFLOW_SHOPPER_TOKEN_TTL = timedelta(hours=1)
 ORDERFLOW_IDEMPOTENCY_TTL = timedelta(hours=24)
+# HMAC bridge
+ORDERFLOW_REPLAY_GUARD_URL = CONFIG.redis_url  # None: the database guard (embedded default)
+# How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).
+ORDERFLOW_TRUSTED_PROXY_HOPS = CONFIG.trusted_proxy_hops
+ORDERFLOW_BRIDGE_MAX_BODY = 1024 * 1024
+ORDERFLOW_SECRET_ROTATION_GRACE = timedelta(hours=24)
+ORDERFLOW_TRANSACTION_LOG_RETENTION = timedelta(days=30)
 
 CELERY_BEAT_SCHEDULE = {
+    "prune-bridge-records": {
+        "task": "bridges.tasks.prune_bridge_records_task",
+        "schedule": timedelta(hours=1),
+    },
     "prune-idempotency-keys": {
         "task": "bridges.tasks.prune_idempotency_keys_task",
         "schedule": timedelta(hours=1),

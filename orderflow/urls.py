@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("bridge/", include("bridges.urls")),
     # Unknown API paths answer problem+json even with DEBUG on, never an HTML page.
     re_path(r"^(api|bridge)/", views.api_not_found),
 ]

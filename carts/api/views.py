@@ -31,13 +31,37 @@ IDEMPOTENCY = OpenApiParameter(
 )
 
 
-def cart_response(request, cart_id: str, *, status_code=status.HTTP_200_OK) -> Response:
-    principal = principal_from_request(request)
+def cart_data(principal, cart_id: str) -> dict:
+    """The cart as every client sees it (REST and bridge)."""
     cart = cart_get(principal=principal, public_id=cart_id)
     lines = cart_lines(cart=cart)
     problems = cart_problems(cart=cart, lines=lines)
-    data = s.CartSerializer(cart, context={"lines": lines, "problems": problems}).data
-    return Response(data, status=status_code)
+    return s.CartSerializer(cart, context={"lines": lines, "problems": problems}).data
+
+
+def shipping_estimates_data(principal, cart_id: str) -> list[dict]:
+    """The shipping methods of the cart's channel and destination, priced for this cart."""
+    cart = cart_get(principal=principal, public_id=cart_id)
+    lines = cart_lines(cart=cart, for_pricing=True)
+    country = (cart.shipping_address or {}).get("country")
+    estimates = []
+    for method in shipping_method_list(channel=cart.channel, country=country):
+        priced = price_cart(cart=_with_method(cart, method), lines=lines,
+                            company=cart_company(cart))
+        estimates.append({
+            "code": method.code, "name": method.name,
+            "price": format_amount(priced.shipping_total, cart.currency)
+            if priced.shipping_available else None,
+            "currency": cart.currency,
+            "estimated_days_min": method.estimated_days_min,
+            "estimated_days_max": method.estimated_days_max,
+            "selected": method.pk == cart.shipping_method_id,
+        })
+    return estimates
+
+
+def cart_response(request, cart_id: str, *, status_code=status.HTTP_200_OK) -> Response:
+    return Response(cart_data(principal_from_request(request), cart_id), status=status_code)
 
 
 def validated(serializer_class, request, **kwargs):
@@ -135,23 +159,7 @@ class CartShippingEstimatesApi(StorefrontApi):
                    responses={200: s.ShippingEstimateSerializer(many=True)})
     def get(self, request, cart_id):
         """The shipping methods of the cart's channel and destination, priced for this cart."""
-        cart = cart_get(principal=principal_from_request(request), public_id=cart_id)
-        lines = cart_lines(cart=cart, for_pricing=True)
-        country = (cart.shipping_address or {}).get("country")
-        estimates = []
-        for method in shipping_method_list(channel=cart.channel, country=country):
-            priced = price_cart(cart=_with_method(cart, method), lines=lines,
-                                company=cart_company(cart))
-            estimates.append({
-                "code": method.code, "name": method.name,
-                "price": format_amount(priced.shipping_total, cart.currency)
-                if priced.shipping_available else None,
-                "currency": cart.currency,
-                "estimated_days_min": method.estimated_days_min,
-                "estimated_days_max": method.estimated_days_max,
-                "selected": method.pk == cart.shipping_method_id,
-            })
-        return Response(estimates)
+        return Response(shipping_estimates_data(principal_from_request(request), cart_id))
 
 
 def _with_method(cart, method):

@@ -15,8 +15,8 @@ from django.db import transaction
 
 from bridges.constants import KeyKind, KeyMode
 from bridges.keys import hash_key
-from bridges.models import ApiKey
-from bridges.services import api_key_create, api_key_revoke
+from bridges.models import ApiKey, BridgeScope, InboundConnection
+from bridges.services import api_key_create, api_key_revoke, connection_create
 from catalog.models import (
     PriceList,
     PriceListEntry,
@@ -112,6 +112,7 @@ class Command(BaseCommand):
             self.seed_reference_data()
             creds = self.seed_people(creds)
             creds = self.seed_storefront_keys(creds)
+            creds = self.seed_bridge(creds)
         demo.save_credentials(creds)
         if options["json"]:
             self.stdout.write(json.dumps(creds, sort_keys=True))
@@ -204,6 +205,20 @@ class Command(BaseCommand):
         creds["storefront"] = keys
         return creds
 
+    def seed_bridge(self, creds: dict) -> dict:
+        """An enabled demo bridge connection with every cart and order scope."""
+        connection = InboundConnection.objects.filter(name="Demo headless storefront").first()
+        if connection is None:
+            connection = connection_create(
+                name="Demo headless storefront",
+                channel=Channel.objects.get(code=Channel.ECOMMERCE),
+                scopes=list(BridgeScope.values),
+            )
+        creds["bridge"] = {"client_id": connection.client_id, "secret": connection.secret,
+                           "channel": connection.channel.code,
+                           "endpoint": f"/bridge/{connection.client_id}/{{action}}"}
+        return creds
+
     def seed_people(self, creds: dict) -> dict:
         User = get_user_model()
         staff_password = creds.get("staff", {}).get("password") or demo.new_password()
@@ -280,5 +295,8 @@ class Command(BaseCommand):
             f"  ECOMMERCE secret       {creds['storefront']['ecommerce_secret']}",
             f"  ECOMMERCE publishable  {creds['storefront']['ecommerce_publishable']}",
             f"  B2B_PORTAL secret      {creds['storefront']['b2b_portal_secret']}",
+            "Bridge connection (POST /bridge/{client_id}/{action}, HMAC-signed):",
+            f"  client_id  {creds['bridge']['client_id']}",
+            f"  secret     {creds['bridge']['secret']}",
         ]
         return "\n".join(lines)

@@ -1,0 +1,147 @@
+"""The bridge's actions: each validates its body with a serializer and calls the same
+services as the REST API (carts.services, orders.selectors), never a second implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rest_framework import serializers
+
+from bridges.models import BridgeScope
+from carts import services as cart_services
+from carts.api import serializers as cart_serializers
+from carts.api.views import cart_data, shipping_estimates_data
+from orderflow.principals import Principal
+from orders.api.serializers import OrderSerializer
+from orders.selectors import order_get
+
+
+class CartRef(serializers.Serializer):
+    cart_id = serializers.CharField(max_length=40)
+
+
+class CartCreateInput(cart_serializers.CartCreateInput):
+    pass
+
+
+class ItemsAddInput(CartRef, cart_serializers.CartLineAddInput):
+    pass
+
+
+class ItemsUpdateInput(CartRef, cart_serializers.CartLineUpdateInput):
+    line_id = serializers.CharField(max_length=40)
+
+
+class ItemsRemoveInput(CartRef):
+    line_id = serializers.CharField(max_length=40)
+
+
+class ShippingSelectInput(CartRef, cart_serializers.ShippingMethodInput):
+    pass
+
+
+class CustomerInput(serializers.Serializer):
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class ConvertToOrderInput(CartRef):
+    customer = CustomerInput(required=False)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    payment = cart_serializers.PaymentInput()
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    shipping_address = cart_serializers.AddressSerializer(required=False)
+    billing_address = cart_serializers.AddressSerializer(required=False)
+
+
+class OrderRef(serializers.Serializer):
+    order_id = serializers.CharField(max_length=40)
+
+
+def with_cart_id(principal, cart_id: str) -> dict:
+    return {"cart_id": cart_id, **cart_data(principal, cart_id)}
+
+
+def cart_create(principal: Principal, data: dict) -> tuple[int, dict]:
+    cart = cart_services.cart_create(channel=principal.channel, connection=principal.connection,
+                                     email=data.get("email", ""), metadata=data.get("metadata"))
+    return 201, with_cart_id(principal, cart.public_id)
+
+
+def cart_get(principal, data):
+    return 200, with_cart_id(principal, data["cart_id"])
+
+
+def items_add(principal, data):
+    cart_id = data.pop("cart_id")
+    cart_services.cart_add_line(principal=principal, cart_id=cart_id, **data)
+    return 200, with_cart_id(principal, cart_id)
+
+
+def items_update(principal, data):
+    cart_id = data.pop("cart_id")
+    cart_services.cart_update_line(principal=principal, cart_id=cart_id, **data)
+    return 200, with_cart_id(principal, cart_id)
+
+
+def items_remove(principal, data):
+    cart_services.cart_remove_line(principal=principal, **data)
+    return 200, with_cart_id(principal, data["cart_id"])
+
+
+def cart_price(principal, data):
+    cart_services.cart_price(principal=principal, cart_id=data["cart_id"])
+    return 200, with_cart_id(principal, data["cart_id"])
+
+
+def shipping_estimate(principal, data):
+    return 200, {"cart_id": data["cart_id"],
+                 "estimates": shipping_estimates_data(principal, data["cart_id"])}
+
+
+def shipping_select(principal, data):
+    cart_services.cart_set_shipping_method(principal=principal, cart_id=data["cart_id"],
+                                           code=data["code"])
+    return 200, with_cart_id(principal, data["cart_id"])
+
+
+def order_summary(order) -> dict:
+    body = OrderSerializer(order).data
+    return {"order_id": body["id"], "order_number": body["number"], "status": body["status"],
+            "payment_status": body["payment_status"], "total": body["total"],
+            "currency": body["currency"], "order": body}
+
+
+def convert_to_order(principal, data):
+    customer = data.pop("customer", None) or {}
+    email = data.pop("email", "") or customer.get("email", "")
+    order = cart_services.cart_checkout(principal=principal, email=email, **data)
+    return 201, order_summary(order_get(principal=principal, public_id=order.public_id))
+
+
+def order_read(principal, data):
+    return 200, order_summary(order_get(principal=principal, public_id=data["order_id"]))
+
+
+@dataclass(frozen=True)
+class Action:
+    scope: str
+    input: type[serializers.Serializer]
+    handler: Callable[[Principal, dict], tuple[int, dict]]
+
+
+ACTIONS: dict[str, Action] = {
+    "cart.create": Action(BridgeScope.CARTS_CREATE, CartCreateInput, cart_create),
+    "cart.get": Action(BridgeScope.CARTS_READ, CartRef, cart_get),
+    "items.add": Action(BridgeScope.CARTS_CREATE, ItemsAddInput, items_add),
+    "items.update": Action(BridgeScope.CARTS_CREATE, ItemsUpdateInput, items_update),
+    "items.remove": Action(BridgeScope.CARTS_CREATE, ItemsRemoveInput, items_remove),
+    "cart.price": Action(BridgeScope.CARTS_CREATE, CartRef, cart_price),
+    "shipping.estimate": Action(BridgeScope.CARTS_READ, CartRef, shipping_estimate),
+    "shipping.select": Action(BridgeScope.CARTS_CREATE, ShippingSelectInput, shipping_select),
+    "convertToOrder": Action(BridgeScope.ORDERS_CREATE, ConvertToOrderInput, convert_to_order),
+    "order.get": Action(BridgeScope.ORDERS_READ, OrderRef, order_read),
+}

@@ -1,0 +1,60 @@
+"""What the transaction log may keep: no secrets, tokens, signatures or card data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from orderflow.carddata import looks_like_card_number
+
+MAX_BODY = 4096
+REDACTED = "[redacted]"
+SECRET_KEY_NAMES = re.compile(r"secret|token|password|signature|authorization|api_?key",
+                              re.IGNORECASE)
+KEPT_HEADERS = {
+    "CONTENT_TYPE": "Content-Type",
+    "CONTENT_LENGTH": "Content-Length",
+    "HTTP_USER_AGENT": "User-Agent",
+    "HTTP_X_CLIENT_ID": "X-Client-Id",
+    "HTTP_X_TIMESTAMP": "X-Timestamp",
+    "HTTP_X_REQUEST_ID": "X-Request-Id",
+    "HTTP_IDEMPOTENCY_KEY": "Idempotency-Key",
+    "HTTP_X_FORWARDED_FOR": "X-Forwarded-For",
+}
+SECRET_HEADERS = {
+    "HTTP_AUTHORIZATION": "Authorization",
+    "HTTP_X_SIGNATURE": "X-Signature",
+    "HTTP_X_STOREFRONT_SHOPPER_TOKEN": "X-Storefront-Shopper-Token",
+    "HTTP_COOKIE": "Cookie",
+}
+
+
+def redact_headers(meta: dict) -> dict:
+    headers = {name: str(meta[key])[:200] for key, name in KEPT_HEADERS.items() if key in meta}
+    headers.update({name: REDACTED for key, name in SECRET_HEADERS.items() if key in meta})
+    return headers
+
+
+def _walk(value):
+    if isinstance(value, dict):
+        return {k: REDACTED if SECRET_KEY_NAMES.search(str(k)) else _walk(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v) for v in value]
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool) \
+            and looks_like_card_number(str(value)):
+        return "[redacted card data]"
+    return value
+
+
+def redact_body(raw: bytes | str | None) -> str:
+    if not raw:
+        return ""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        cleaned = json.dumps(_walk(json.loads(text)), ensure_ascii=False)
+    except ValueError:
+        cleaned = "[redacted card data]" if looks_like_card_number(text) else text
+    if len(cleaned) > MAX_BODY:
+        cleaned = cleaned[:MAX_BODY] + "…[truncated]"
+    return cleaned

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from bridges.api.bridge import BridgeApi
+
+app_name = "bridge"
+
+urlpatterns = [
+    path("<str:client_id>/<str:action>", BridgeApi.as_view(), name="bridge"),
+]

@@ -1,0 +1,80 @@
+"""The whole headless checkout over the bridge, and what it leaves behind."""
+
+import pytest
+
+from bridges.models import TransactionLog
+from orders.models import Order, OrderEvent
+from tests.storefront import ADDRESS
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cart_to_order_over_the_bridge(bridge, admin_client_logged):
+    cart = bridge.ok("cart.create", {"email": "remote@example.com"})
+    cart_id = cart["cart_id"]
+    assert cart["channel"] == "ECOMMERCE"
+    cart = bridge.ok("items.add", {"cart_id": cart_id, "sku": "COF-250", "quantity": 2})
+    cart = bridge.ok("items.add", {"cart_id": cart_id, "sku": "RICE-5KG",
+                                   "order_uom": "EA", "order_quantity": 1})
+    line_id = cart["lines"][1]["id"]
+    cart = bridge.ok("items.update", {"cart_id": cart_id, "line_id": line_id, "quantity": 3})
+    assert cart["lines"][1]["quantity"] == 3
+    bridge.ok("items.add", {"cart_id": cart_id, "sku": "MUG", "quantity": 1})
+    cart = bridge.ok("items.remove", {"cart_id": cart_id,
+                                      "line_id": bridge.ok("cart.get", {"cart_id": cart_id})
+                                      ["lines"][2]["id"]})
+    assert [line["sku"] for line in cart["lines"]] == ["COF-250", "RICE-5KG"]
+    estimates = bridge.ok("shipping.estimate", {"cart_id": cart_id})["estimates"]
+    assert {e["code"] for e in estimates} == {"standard", "express"}
+    bridge.ok("shipping.select", {"cart_id": cart_id, "code": "standard"})
+    priced = bridge.ok("cart.price", {"cart_id": cart_id})
+    assert priced["total"] == "13135.00" and priced["is_priced"]
+
+    result = bridge.call("convertToOrder", {
+        "cart_id": cart_id, "customer": {"email": "remote@example.com", "first_name": "Remy"},
+        "shipping_address": ADDRESS, "payment": {"kind": "payment_intent",
+                                                 "reference": "pi_bridge_1"},
+        # fields a client must not set are ignored
+        "status": "completed", "total": "0.01", "channel": "B2B_PORTAL", "customer_id": "x",
+    })
+    assert result.status_code == 201, result.content
+    order = result.json()
+    assert order["order_number"].startswith("OF-")
+    assert order["status"] == "pending_payment" and order["total"] == "13135.00"
+    assert order["order"]["channel"] == "ECOMMERCE"
+    assert bridge.ok("order.get", {"order_id": order["order_id"]})["order_id"] == order[
+        "order_id"]
+
+    db_order = Order.objects.get(public_id=order["order_id"])
+    assert db_order.connection == bridge.connection
+    event = OrderEvent.objects.get(order=db_order)
+    assert event.actor_source == "bridge" and bridge.client_id in event.actor_label
+    page = admin_client_logged.get("/admin/orders/order/").content.decode()
+    assert order["order_number"] in page
+    timeline = admin_client_logged.get(f"/admin/orders/order/{db_order.pk}/change/")
+    assert bridge.client_id in timeline.content.decode()
+
+    log = TransactionLog.objects.filter(connection=bridge.connection)
+    assert log.count() == 12
+    assert set(log.values_list("status_code", flat=True)) == {200, 201}
+    assert log.filter(endpoint="convertToOrder", object_ids__contains=order["order_id"]).exists()
+
+
+def test_idempotency_key_over_the_bridge(bridge):
+    import time
+
+    now = int(time.time())
+    first = bridge.ok("cart.create", {}, timestamp=now - 1, HTTP_IDEMPOTENCY_KEY="b-cart-1")
+    # A retry is signed anew (a new timestamp), so it is not a replay but a repeat.
+    second = bridge.ok("cart.create", {}, timestamp=now, HTTP_IDEMPOTENCY_KEY="b-cart-1")
+    assert first["cart_id"] == second["cart_id"]
+
+
+def test_card_data_is_refused_over_the_bridge_and_not_logged(bridge):
+    cart_id = bridge.ok("cart.create", {})["cart_id"]
+    response = bridge.call("convertToOrder", {"cart_id": cart_id, "payment": {
+        "kind": "payment_intent", "reference": "4111 1111 1111 1111"}})
+    assert response.status_code == 400
+    assert response.json()["code"] == "card_data_forbidden"
+    entry = TransactionLog.objects.filter(code="card_data_forbidden").get()
+    assert "4111" not in entry.request_body and "4111" not in entry.response_body
