@@ -97,6 +97,9 @@ def _scheme(env: dict, name: str, allowed: set[str]) -> str:
 
 
 def parse_database(env: dict, var_dir: Path) -> dict:
+    """The default database. Persistent PostgreSQL connections (``DB_CONN_MAX_AGE`` seconds,
+    default 60, with health checks): opening a server connection per request would cost more
+    than most requests."""
     if not env.get("DATABASE_URL"):
         return {
             "ENGINE": "django.db.backends.sqlite3",
@@ -109,7 +112,8 @@ def parse_database(env: dict, var_dir: Path) -> dict:
         }
     scheme = _scheme(env, "DATABASE_URL", DATABASE_SCHEMES)
     try:
-        db = dj_database_url.parse(env["DATABASE_URL"].strip(), conn_max_age=0)
+        db = dj_database_url.parse(env["DATABASE_URL"].strip(),
+                                   conn_max_age=parse_int(env, "DB_CONN_MAX_AGE", 60))
     except Exception as exc:  # dj-database-url raises several types for bad URLs
         raise ConfigError("DATABASE_URL", f"cannot parse ({exc.__class__.__name__})") from None
     if scheme != "sqlite" and not db.get("NAME"):
