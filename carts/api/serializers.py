@@ -3,6 +3,7 @@ channel, customer and prices are never read from a request."""
 
 from rest_framework import serializers
 
+from orderflow.api.fields import MetadataField
 from orderflow.money import format_amount
 
 
@@ -23,7 +24,7 @@ class AddressSerializer(serializers.Serializer):
 
 class CartCreateInput(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
-    metadata = serializers.DictField(required=False)
+    metadata = MetadataField()
 
 
 class CartLineAddInput(serializers.Serializer):
@@ -33,7 +34,7 @@ class CartLineAddInput(serializers.Serializer):
     order_uom = serializers.CharField(max_length=16, required=False,
                                       help_text="An alternate unit such as CS12.")
     order_quantity = serializers.IntegerField(min_value=1, required=False)
-    metadata = serializers.DictField(required=False)
+    metadata = MetadataField()
 
     def validate(self, attrs):
         by_unit = "order_uom" in attrs or "order_quantity" in attrs
@@ -49,7 +50,7 @@ class CartLineAddInput(serializers.Serializer):
 class CartLineUpdateInput(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, required=False)
     order_quantity = serializers.IntegerField(min_value=1, required=False)
-    metadata = serializers.DictField(required=False)
+    metadata = MetadataField()
 
     def validate(self, attrs):
         if "quantity" in attrs and "order_quantity" in attrs:

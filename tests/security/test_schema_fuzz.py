@@ -4,6 +4,8 @@ answer matches what the OpenAPI schema promises (status code, content type, body
 Drives schemathesis directly (its pytest plugin does not support pytest 9 yet).
 """
 
+from contextlib import contextmanager
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -14,9 +16,28 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
+@contextmanager
+def keep_test_connection():
+    """schemathesis calls the WSGI app directly; like Django's test client, keep the request
+    signals from closing the test transaction's connection."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 def test_every_operation_conforms_to_its_schema(shop):
     headers = {"Authorization": f"Bearer {shop.secret}",
                "X-Storefront-Shopper-Token": shop.token_for(factories.CustomerFactory())}
+    with keep_test_connection():
+        check_all_operations(headers)
+
+
+def check_all_operations(headers):
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
     tested = []
     for result in schema.get_all_operations():
