@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -28,6 +29,24 @@ class Supplier(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+
+class SupplierUser(models.Model):
+    """A login that acts for a supplier: it sees and acknowledges that supplier's orders.
+
+    One supplier per login, so every request of that user has exactly one supplier.
+    """
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="logins")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="supplier_login")
+
+    class Meta:
+        ordering = ["supplier", "user"]
+        verbose_name = "supplier login"
+
+    def __str__(self):
+        return f"{self.user} for {self.supplier}"
 
 
 class TaxClass(TimeStampedModel):

@@ -101,5 +101,19 @@ def stock_release(*, quantities: dict[int, int]) -> None:
     )
 
 
+def stock_consume(quantities: dict[int, tuple[int, int]]) -> None:
+    """Shipped units leave the shelf: on hand goes down by what shipped and reserved by the
+    part of it that was reserved. ``{product_pk: (shipped, from_reserved)}``; one statement."""
+    wanted = {pk: q for pk, q in quantities.items() if q[0] > 0}
+    if not wanted:
+        return
+    shipped = Case(*[When(pk=pk, then=Value(q[0])) for pk, q in wanted.items()],
+                   output_field=IntegerField())
+    reserved = Case(*[When(pk=pk, then=Value(q[1])) for pk, q in wanted.items()],
+                    output_field=IntegerField())
+    Product.objects.filter(pk__in=wanted, track_inventory=True).update(
+        stock_on_hand=F("stock_on_hand") - shipped, stock_reserved=F("stock_reserved") - reserved)
+
+
 class _Short(Exception):
     pass

@@ -192,6 +192,8 @@ ORDERFLOW_HEALTHZ_TIMEOUT_SECONDS = 2.0
 ORDERFLOW_OUTBOX_RETENTION = timedelta(days=30)
 ORDERFLOW_SHOPPER_TOKEN_TTL = timedelta(hours=1)
 ORDERFLOW_IDEMPOTENCY_TTL = timedelta(hours=24)
+# Orders: a pending_payment order with no capture for this long is canceled (payment_timeout).
+ORDERFLOW_PAYMENT_TIMEOUT = timedelta(minutes=60)
 # HMAC bridge
 ORDERFLOW_REPLAY_GUARD_URL = CONFIG.redis_url  # None: the database guard (embedded default)
 # How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).
@@ -201,6 +203,10 @@ ORDERFLOW_SECRET_ROTATION_GRACE = timedelta(hours=24)
 ORDERFLOW_TRANSACTION_LOG_RETENTION = timedelta(days=30)
 
 CELERY_BEAT_SCHEDULE = {
+    "cancel-unpaid-orders": {
+        "task": "orders.tasks.cancel_unpaid_orders_task",
+        "schedule": timedelta(minutes=5),
+    },
     "prune-bridge-records": {
         "task": "bridges.tasks.prune_bridge_records_task",
         "schedule": timedelta(hours=1),

@@ -1,50 +1,457 @@
-from django.contrib import admin
+"""The order back office. Statuses are read-only: every button and bulk action calls a
+service (through ``run_service``, which shows the service's refusal)."""
 
-from orderflow.admin import TimelineInline
-from orders.models import Order, OrderEvent, OrderLine, Payment
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from import_export.admin import ExportMixin
+
+from catalog.models import SupplierUser
+from orderflow.admin import TimelineInline, run_service
+from orderflow.models import ActorSource
+from orderflow.money import format_amount
+from orderflow.principals import Principal
+from orderflow.timeline import Actor
+from orders import services
+from orders.constants import CancelReason, OrderAction
+from orders.models import (
+    Invoice,
+    Order,
+    OrderApproval,
+    OrderApprovalRule,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    SupplierOrder,
+)
+from orders.resources import OrderResource, orders_export_json
+from orders.selectors import principal_with_memberships
+
+BADGE_COLOURS = {
+    # status
+    "pending_payment": "#b45309", "awaiting_approval": "#7c3aed", "confirmed": "#1d4ed8",
+    "declined": "#6b7280", "completed": "#15803d", "canceled": "#6b7280",
+    # payment
+    "unpaid": "#b45309", "authorized": "#1d4ed8", "partially_paid": "#b45309",
+    "paid": "#15803d", "partially_refunded": "#7c3aed", "refunded": "#6b7280",
+    # fulfillment
+    "unfulfilled": "#b45309", "partially_fulfilled": "#1d4ed8", "fulfilled": "#15803d",
+    # invoices and supplier orders
+    "issued": "#1d4ed8", "void": "#6b7280", "open": "#b45309", "acknowledged": "#15803d",
+}
+
+
+def badge(value: str, label: str):
+    colour = BADGE_COLOURS.get(value, "#374151")
+    return format_html(
+        '<span class="of-badge of-badge-{}" style="background:{};color:#fff;padding:1px 7px;'
+        'border-radius:9px;font-size:11px;white-space:nowrap">{}</span>', value, colour, label)
+
+
+def staff_actor(request) -> Actor:
+    return Actor.staff(request.user, source=ActorSource.ADMIN)
+
+
+def staff_principal(request) -> Principal:
+    return principal_with_memberships(Principal(user=request.user, source=ActorSource.ADMIN))
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ["sku", "name", "quantity", "order_uom", "order_quantity", "unit_price",
-              "line_subtotal", "tax_rate", "tax_amount", "line_total"]
+    fields = ["sku", "name", "quantity", "quantity_reserved", "quantity_shipped", "order_uom",
+              "order_quantity", "unit_price", "line_subtotal", "tax_rate", "tax_amount",
+              "line_total"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
 
 
-class PaymentInline(admin.TabularInline):
-    model = Payment
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    fields = ["kind", "reference", "amount", "currency", "status", "created_at"]
-    readonly_fields = fields
+    show_change_link = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["kind", "reference", "amount", "status", "amount_authorized", "amount_captured",
+              "amount_refunded", "refund_owed", "amount_due", "transactions_list"]
+    readonly_fields = fields
+
+    @admin.display(description="transactions")
+    def transactions_list(self, obj):
+        rows = [(tx.occurred_at.strftime("%Y-%m-%d %H:%M"), tx.kind, tx.result,
+                 format_amount(tx.amount, tx.currency), tx.reference or "—")
+                for tx in obj.transactions.all()]
+        if not rows:
+            return "—"
+        return format_html("<ul style='margin:0;padding-left:1em'>{}</ul>", format_html_join(
+            "", "<li>{} · {} ({}) {} · {}</li>", rows))
+
+
+class InvoiceInline(ReadOnlyInline):
+    model = Invoice
+    fields = ["number", "status", "amount", "issued_at", "due_date", "paid_at", "voided_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class OrderApprovalInline(ReadOnlyInline):
+    model = OrderApproval
+    fields = ["level", "decision", "actor_label", "comment", "created_at"]
+    readonly_fields = fields
+    verbose_name_plural = "approvals"
+
+
+class SupplierOrderInline(ReadOnlyInline):
+    model = SupplierOrder
+    fields = ["number", "supplier", "status", "created_at", "acknowledged_at", "canceled_at"]
+    readonly_fields = fields
+    show_change_link = True
 
 
 class OrderEventInline(TimelineInline):
     model = OrderEvent
 
 
-@admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    """Statuses are read-only: they change only through the order services."""
+class ActionForm(forms.Form):
+    """The inputs a button needs; only the fields of the chosen action are shown."""
 
-    list_display = ["number", "status", "payment_status", "fulfillment_status", "channel",
-                    "email", "company", "total", "currency", "placed_at"]
-    list_filter = ["status", "payment_status", "fulfillment_status", "channel"]
-    search_fields = ["number", "public_id", "email", "lines__sku", "payments__reference"]
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Shown to the buyer.")
+    cancel_reason = forms.ChoiceField(choices=CancelReason.choices, required=False,
+                                      initial=CancelReason.STAFF)
+    payment = forms.ModelChoiceField(queryset=Payment.objects.none(), required=False)
+    amount = forms.DecimalField(required=False, min_value=Decimal("0.01"), decimal_places=4,
+                                help_text="Empty: the whole balance (capture) or what is "
+                                          "owed (refund).")
+    reference = forms.CharField(required=False, max_length=120,
+                                help_text="The provider's id for this operation.")
+
+
+# action → (button label, form fields, permission codename)
+BUTTONS = {
+    "confirm": ("Confirm", ["comment"], "change_order"),
+    "approve": ("Approve", ["comment"], "approve_order"),
+    "decline": ("Decline", ["reason"], "approve_order"),
+    "cancel": ("Cancel order", ["cancel_reason", "comment"], "change_order"),
+    "capture": ("Capture payment", ["payment", "amount", "reference"], "change_payment"),
+    "refund": ("Refund", ["payment", "amount", "reference"], "change_payment"),
+    "issue_invoice": ("Issue invoice", [], "change_order"),
+    "mark_exported": ("Mark exported", [], "change_order"),
+}
+STATUS_ACTIONS = {"confirm": OrderAction.CONFIRM, "approve": OrderAction.APPROVE,
+                  "decline": OrderAction.DECLINE, "cancel": OrderAction.CANCEL}
+
+
+@admin.register(Order)
+class OrderAdmin(ExportMixin, admin.ModelAdmin):
+    """Statuses are read-only: they change only through the order services.
+
+    Export only: an order comes from checkout (stock, credit and approval checks), never
+    from a spreadsheet.
+    """
+
+    resource_classes = [OrderResource]
+    change_form_template = "admin/orders/order/change_form.html"
+    list_display = ["number", "status_badge", "payment_badge", "fulfillment_badge", "channel",
+                    "company", "email", "total_display", "placed_at", "exported_at"]
+    list_filter = ["status", "payment_status", "fulfillment_status", "channel",
+                   ("company", admin.RelatedOnlyFieldListFilter),
+                   ("exported_at", admin.EmptyFieldListFilter), "placed_at"]
+    search_fields = ["number", "public_id", "email", "lines__sku", "payments__reference",
+                     "payments__transactions__reference", "company__name"]
     list_select_related = ["channel", "company"]
     date_hierarchy = "placed_at"
-    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, InvoiceInline, OrderApprovalInline,
+               SupplierOrderInline, OrderEventInline]
+    actions = ["confirm_selected", "cancel_selected", "mark_exported_selected",
+               "issue_invoices_selected", "export_json_selected"]
+    fieldsets = [
+        (None, {"fields": ["number", "public_id", "status", "payment_status",
+                           "fulfillment_status", "channel", "customer", "company", "email"]}),
+        ("Totals", {"fields": ["currency", "subtotal", "tax_total", "shipping_total", "total"]}),
+        ("Shipping", {"fields": ["shipping_method_name", "shipping_address",
+                                 "billing_address"]}),
+        ("Lifecycle", {"fields": ["approval_levels", "placed_at", "confirmed_at", "approved_at",
+                                  "declined_at", "decline_reason", "completed_at",
+                                  "canceled_at", "cancel_reason", "exported_at"]}),
+        ("More", {"classes": ["collapse"], "fields": ["notes", "metadata", "cart", "api_key",
+                                                      "connection", "created_at",
+                                                      "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("_change"):
+            qs = qs.prefetch_related("payments__transactions")
+        return qs
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Order._meta.fields]
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="payment", ordering="payment_status")
+    def payment_badge(self, obj):
+        return badge(obj.payment_status, obj.get_payment_status_display())
+
+    @admin.display(description="fulfillment", ordering="fulfillment_status")
+    def fulfillment_badge(self, obj):
+        return badge(obj.fulfillment_status, obj.get_fulfillment_status_display())
+
+    @admin.display(description="total", ordering="total")
+    def total_display(self, obj):
+        return f"{format_amount(obj.total, obj.currency)} {obj.currency}"
+
+    # --- buttons -------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/action/<str:action>/", self.admin_site.admin_view(self.action_view),
+                 name="orders_order_action"),
+        ] + super().get_urls()
+
+    def buttons(self, request, order):
+        shown = []
+        for action, (label, _, perm) in BUTTONS.items():
+            if not request.user.has_perm(f"orders.{perm}"):
+                continue
+            if action in STATUS_ACTIONS and not order.can(STATUS_ACTIONS[action]):
+                continue
+            shown.append((label, reverse("admin:orders_order_action", args=[order.pk, action])))
+        return shown
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra = {"order_buttons": self.buttons(request, order) if order else []}
+        return super().change_view(request, object_id, form_url, {**extra,
+                                                                   **(extra_context or {})})
+
+    def action_view(self, request, pk, action):
+        if action not in BUTTONS:
+            raise PermissionDenied
+        label, field_names, perm = BUTTONS[action]
+        order = get_object_or_404(Order.objects.select_related("channel"), pk=pk)
+        if not request.user.has_perm(f"orders.{perm}"):
+            raise PermissionDenied
+        form = ActionForm(request.POST or None)
+        payments = Payment.objects.filter(order=order)
+        form.fields["payment"].queryset = payments
+        form.fields["payment"].initial = payments.first()
+        for name in list(form.fields):
+            if name not in field_names:
+                del form.fields[name]
+        if action == "decline":
+            form.fields["reason"].required = True
+        if request.method == "POST" and form.is_valid():
+            done = self.run_button(request, order, action, form.cleaned_data)
+            if done is not None:
+                return redirect("admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: {order}",
+            "order": order,
+            "form": form,
+            "label": label,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/orders/order/action.html", context)
+
+    def run_button(self, request, order, action, data):
+        actor = staff_actor(request)
+        if action == "confirm":
+            return run_service(request, services.order_confirm, order=order, actor=actor,
+                               note=data["comment"], success=f"{order} confirmed.")
+        if action == "approve":
+            return run_service(request, services.order_approve, order=order,
+                               principal=staff_principal(request), comment=data["comment"],
+                               success=f"Approval recorded on {order}.")
+        if action == "decline":
+            return run_service(request, services.order_decline, order=order,
+                               principal=staff_principal(request), reason=data["reason"],
+                               success=f"{order} declined.")
+        if action == "cancel":
+            return run_service(request, services.order_cancel, order=order, actor=actor,
+                               reason=data["cancel_reason"] or CancelReason.STAFF,
+                               note=data["comment"], success=f"{order} canceled.")
+        if action in ("capture", "refund"):
+            payment = data["payment"]
+            if payment is None:
+                messages.error(request, "This order has no payment.")
+                return None
+            service = services.payment_capture if action == "capture" \
+                else services.payment_refund
+            return run_service(request, service, order=order, payment=payment, actor=actor,
+                               amount=data["amount"], reference=data["reference"],
+                               success=f"{label_of(action)} recorded on {order}.")
+        if action == "issue_invoice":
+            invoice = run_service(request, services.invoice_issue, order=order, actor=actor)
+            if invoice is not None:
+                messages.success(request, f"Invoice {invoice.number} issued.")
+            return invoice
+        if action == "mark_exported":
+            return run_service(request, services.order_mark_exported, order=order, actor=actor,
+                               success=f"{order} marked exported.")
+        raise PermissionDenied
+
+    # --- bulk actions --------------------------------------------------------------------
+
+    def _bulk(self, request, queryset, func, verb, **kwargs):
+        done = failed = 0
+        for order in queryset.order_by("pk"):
+            if run_service(request, func, order=order, **kwargs) is None:
+                failed += 1
+            else:
+                done += 1
+        if done:
+            messages.success(request, f"{done} order(s) {verb}.")
+        if failed:
+            messages.warning(request, f"{failed} order(s) refused (see the messages above).")
+
+    @admin.action(description="Confirm selected orders", permissions=["change"])
+    def confirm_selected(self, request, queryset):
+        self._bulk(request, queryset, services.order_confirm, "confirmed",
+                   actor=staff_actor(request))
+
+    @admin.action(description="Cancel selected orders", permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        self._bulk(request, queryset, services.order_cancel, "canceled",
+                   actor=staff_actor(request), reason=CancelReason.STAFF)
+
+    @admin.action(description="Mark selected orders exported", permissions=["change"])
+    def mark_exported_selected(self, request, queryset):
+        marked = services.orders_mark_exported(orders=list(queryset),
+                                               actor=staff_actor(request))
+        messages.success(request, f"{len(marked)} order(s) marked exported.")
+
+    @admin.action(description="Export selected orders as JSON (lines nested)",
+                  permissions=["view"])
+    def export_json_selected(self, request, queryset):
+        response = JsonResponse(orders_export_json(queryset), safe=False,
+                                json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = 'attachment; filename="orders.json"'
+        return response
+
+    @admin.action(description="Issue invoices for selected orders", permissions=["change"])
+    def issue_invoices_selected(self, request, queryset):
+        self._bulk(request, queryset, services.invoice_issue, "invoiced",
+                   actor=staff_actor(request))
+
+
+def label_of(action: str) -> str:
+    return BUTTONS[action][0].split()[0]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["number", "status_badge", "order", "company", "amount", "currency",
+                    "issued_at", "due_date", "paid_at"]
+    list_filter = ["status", "issued_at", "due_date"]
+    search_fields = ["number", "public_id", "order__number", "company__name", "order__email"]
+    list_select_related = ["order", "company"]
+    date_hierarchy = "issued_at"
+    actions = ["mark_paid_selected", "void_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Invoice._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.action(description="Mark selected invoices paid", permissions=["change"])
+    def mark_paid_selected(self, request, queryset):
+        for invoice in queryset:
+            run_service(request, services.invoice_mark_paid, invoice=invoice,
+                        actor=staff_actor(request), success=f"{invoice} paid.")
+
+    @admin.action(description="Void selected invoices", permissions=["change"])
+    def void_selected(self, request, queryset):
+        for invoice in queryset:
+            run_service(request, services.invoice_void, invoice=invoice,
+                        actor=staff_actor(request), success=f"{invoice} voided.")
+
+
+@admin.register(SupplierOrder)
+class SupplierOrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "status_badge", "supplier", "order", "created_at",
+                    "acknowledged_at"]
+    list_filter = ["status", "supplier"]
+    search_fields = ["number", "public_id", "order__number", "supplier__code",
+                     "lines__sku"]
+    list_select_related = ["supplier", "order"]
+    actions = ["acknowledge_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in SupplierOrder._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.action(description="Acknowledge selected supplier orders", permissions=["change"])
+    def acknowledge_selected(self, request, queryset):
+        for so in queryset:
+            run_service(request, services.supplier_order_acknowledge, supplier_order=so,
+                        actor=staff_actor(request), success=f"{so} acknowledged.")
+
+
+@admin.register(OrderApprovalRule)
+class OrderApprovalRuleAdmin(admin.ModelAdmin):
+    """Configuration, not workflow: rules are edited directly. Orders already placed keep
+    the levels they were placed with."""
+
+    list_display = ["company", "threshold", "level", "is_active"]
+    list_filter = ["is_active", "level"]
+    search_fields = ["company__name", "company__code"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+
+
+@admin.register(SupplierUser)
+class SupplierUserAdmin(admin.ModelAdmin):
+    """Which login acts for which supplier (it then sees that supplier's orders)."""
+
+    list_display = ["user", "supplier"]
+    search_fields = ["user__username", "user__email", "supplier__code", "supplier__name"]
+    list_select_related = ["user", "supplier"]
+    autocomplete_fields = ["user", "supplier"]

@@ -1,53 +1,208 @@
-"""Order reads, scoped by principal, and the credit a company has used."""
+"""Order reads, scoped by principal, and the credit a company has used.
+
+Visibility: staff see every order; a storefront key the orders of its channel (the shopper's
+own with a shopper token); a signed-in buyer their own orders, and an approver also the
+orders of their company; a supplier login only its supplier orders. Anything else is 404.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
 
 from orderflow.errors import NotFound
-from orders.constants import OPEN_STATUSES, OrderStatus, PaymentKind, PaymentStatus
-from orders.models import Order, OrderLine, Payment
+from orders.constants import (
+    OPEN_STATUSES,
+    InvoiceStatus,
+    OrderStatus,
+    PaymentKind,
+    PaymentStatus,
+)
+from orders.models import (
+    Invoice,
+    Order,
+    OrderApprovalRule,
+    OrderLine,
+    Payment,
+    PaymentTransaction,
+    SupplierOrder,
+    SupplierOrderLine,
+)
 
 
-def order_queryset(*, principal):
+def principal_with_memberships(principal):
+    """Add what a signed-in Django user acts as: their buyer record (approvers) and the
+    supplier their login belongs to."""
+    user = principal.user
+    if user is None or principal.api_key is not None or principal.connection is not None:
+        return principal
+    from catalog.models import SupplierUser
+    from customers.models import Customer
+
+    customer = principal.customer or (
+        Customer.objects.select_related("company").filter(user_id=user.pk, is_active=True)
+        .first()
+    )
+    supplier = principal.supplier
+    if supplier is None:
+        login = SupplierUser.objects.select_related("supplier").filter(user_id=user.pk).first()
+        supplier = login.supplier if login else None
+    return replace(principal, customer=customer, supplier=supplier)
+
+
+def _approver_company_ids(customer) -> list[int]:
+    return list(customer.approver_of.values_list("company_id", flat=True))
+
+
+def _order_base(with_details: bool = False):
     qs = Order.objects.select_related("channel", "customer", "company").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("id")),
         Prefetch("payments", queryset=Payment.objects.order_by("id")),
     )
+    if with_details:
+        qs = qs.prefetch_related(
+            Prefetch("payments__transactions",
+                     queryset=PaymentTransaction.objects.order_by("occurred_at", "id")),
+            Prefetch("invoices", queryset=Invoice.objects.select_related("company", "customer")
+                     .order_by("id")),
+            "approvals",
+            Prefetch("supplier_orders",
+                     queryset=SupplierOrder.objects.select_related("supplier").order_by("id")),
+            Prefetch("supplier_orders__lines",
+                     queryset=SupplierOrderLine.objects.order_by("id")),
+        )
+    return qs
+
+
+def order_queryset(*, principal, with_details: bool = False):
+    qs = _order_base(with_details)
     if principal.is_staff:
         return qs
-    if not principal.is_storefront:
-        return qs.none()
-    qs = qs.filter(channel_id=principal.channel.pk)
-    if principal.customer is not None:
-        return qs.filter(customer_id=principal.customer.pk)
-    if principal.connection is not None:
-        # A bridge connection sees the orders placed through it.
-        return qs.filter(connection_id=principal.connection.pk)
-    # A secret key without a shopper token sees the guest orders it placed.
-    return qs.filter(customer__isnull=True, api_key_id=principal.api_key.pk)
+    if principal.is_storefront:
+        qs = qs.filter(channel_id=principal.channel.pk)
+        if principal.customer is not None:
+            return qs.filter(customer_id=principal.customer.pk)
+        if principal.connection is not None:
+            # A bridge connection sees the orders placed through it.
+            return qs.filter(connection_id=principal.connection.pk)
+        # A secret key without a shopper token sees the guest orders it placed.
+        return qs.filter(customer__isnull=True, api_key_id=principal.api_key.pk)
+    if principal.supplier is None and principal.customer is not None:
+        visible = Q(customer_id=principal.customer.pk)
+        companies = _approver_company_ids(principal.customer)
+        if companies:
+            visible |= Q(company_id__in=companies)
+        return qs.filter(visible)
+    return qs.none()
 
 
 def order_list(*, principal):
     return order_queryset(principal=principal)
 
 
-def order_get(*, principal, public_id: str) -> Order:
-    order = order_queryset(principal=principal).filter(public_id=public_id).first()
+def order_get(*, principal, public_id: str, with_details: bool = False) -> Order:
+    order = (order_queryset(principal=principal, with_details=with_details)
+             .filter(public_id=public_id).first())
     if order is None:
         raise NotFound(f"No order {public_id}.")
     return order
 
 
+def payment_get(*, principal, order_id: str, payment_id: str) -> tuple[Order, Payment]:
+    """An order and one of its payments, for recording provider results: staff reach every
+    order, a storefront secret key (the payment integration) every order of its channel."""
+    if principal.is_storefront:
+        order = (_order_base().filter(channel_id=principal.channel.pk, public_id=order_id)
+                 .first())
+        if order is None:
+            raise NotFound(f"No order {order_id}.")
+    else:
+        order = order_get(principal=principal, public_id=order_id)
+    for payment in order.payments.all():
+        if payment.public_id == payment_id:
+            return order, payment
+    raise NotFound(f"No payment {payment_id} on order {order_id}.")
+
+
+def approval_levels_required(*, company, total: Decimal) -> list[int]:
+    """The levels, lowest first, of the company's active rules that ``total`` is over."""
+    if company is None:
+        return []
+    levels = (OrderApprovalRule.objects
+              .filter(company_id=company.pk, is_active=True, threshold__lt=total)
+              .values_list("level", flat=True))
+    return sorted(set(levels))
+
+
+def order_ids_awaiting_payment_since(*, cutoff: datetime) -> list[int]:
+    """Orders still waiting for a capture that were placed before ``cutoff``."""
+    return list(Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, placed_at__lt=cutoff)
+                .order_by("placed_at").values_list("pk", flat=True))
+
+
 def company_outstanding(*, company) -> Decimal:
-    """Credit in use: open or delivered terms orders that are not paid yet."""
-    unpaid_terms = (
-        Order.objects.filter(company=company, payments__kind=PaymentKind.TERMS)
+    """Credit in use: unpaid invoices, plus open or delivered terms orders that are neither
+    paid nor invoiced yet (an invoiced order counts once, through its invoice)."""
+    invoiced = (Invoice.objects.filter(company=company, status=InvoiceStatus.ISSUED)
+                .aggregate(s=Sum("amount"))["s"]) or Decimal("0")
+    live_invoice = Invoice.objects.filter(
+        order_id=OuterRef("pk"), status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID])
+    terms_payment = Payment.objects.filter(order_id=OuterRef("pk"), kind=PaymentKind.TERMS)
+    uninvoiced = (
+        Order.objects.filter(company=company)
         .filter(Q(status__in=OPEN_STATUSES) | Q(status=OrderStatus.COMPLETED))
         .exclude(payment_status__in=[PaymentStatus.PAID, PaymentStatus.REFUNDED])
-        .distinct()
-    )
-    total = Order.objects.filter(pk__in=unpaid_terms.values("pk")).aggregate(s=Sum("total"))["s"]
-    return total or Decimal("0")
+        .filter(Exists(terms_payment)).exclude(Exists(live_invoice))
+        .aggregate(s=Sum("total"))["s"]
+    ) or Decimal("0")
+    return invoiced + uninvoiced
+
+
+# --- invoices --------------------------------------------------------------------------------
+
+def invoice_queryset(*, principal):
+    qs = Invoice.objects.select_related("order__channel", "company", "customer")
+    if principal.is_staff:
+        return qs
+    if principal.is_storefront:
+        qs = qs.filter(order__channel_id=principal.channel.pk)
+        if principal.customer is not None:
+            return qs.filter(customer_id=principal.customer.pk)
+        return qs.none()
+    if principal.supplier is None and principal.customer is not None:
+        visible = Q(customer_id=principal.customer.pk)
+        companies = _approver_company_ids(principal.customer)
+        if companies:
+            visible |= Q(company_id__in=companies)
+        return qs.filter(visible)
+    return qs.none()
+
+
+def invoice_get(*, principal, public_id: str) -> Invoice:
+    invoice = invoice_queryset(principal=principal).filter(public_id=public_id).first()
+    if invoice is None:
+        raise NotFound(f"No invoice {public_id}.")
+    return invoice
+
+
+# --- supplier orders -------------------------------------------------------------------------
+
+def supplier_order_queryset(*, principal):
+    qs = SupplierOrder.objects.select_related("supplier", "order__channel").prefetch_related(
+        Prefetch("lines", queryset=SupplierOrderLine.objects.order_by("id")))
+    if principal.supplier is not None:
+        return qs.filter(supplier_id=principal.supplier.pk)
+    if principal.is_staff:
+        return qs
+    return qs.none()
+
+
+def supplier_order_get(*, principal, public_id: str) -> SupplierOrder:
+    so = supplier_order_queryset(principal=principal).filter(public_id=public_id).first()
+    if so is None:
+        raise NotFound(f"No supplier order {public_id}.")
+    return so
+

@@ -3,6 +3,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from catalog.models import (
     PriceList,
@@ -173,3 +174,64 @@ class AddressFactory(factory.django.DjangoModelFactory):
     line1 = "1 Harbour Street"
     city = "Kingston"
     country = "JM"
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order row as checkout leaves it (use ``tests.orders.conftest.make_order`` for one
+    with lines, reserved stock and a payment)."""
+
+    class Meta:
+        model = "orders.Order"
+
+    channel = factory.SubFactory(ChannelFactory)
+    email = factory.Sequence(lambda n: f"buyer{n}@example.com")
+    status = "confirmed"
+    currency = "JMD"
+    total = Decimal("0")
+    placed_at = factory.LazyFunction(timezone.now)
+    number = factory.Sequence(lambda n: f"OF-9{n:05d}")
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderLine"
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.LazyAttribute(lambda line: line.product.sku)
+    name = factory.LazyAttribute(lambda line: line.product.name)
+    quantity = 1
+    unit_price = factory.LazyAttribute(lambda line: line.product.list_price)
+    line_subtotal = factory.LazyAttribute(lambda line: line.unit_price * line.quantity)
+    tax_rate = Decimal("0")
+    tax_amount = Decimal("0")
+    line_total = factory.LazyAttribute(lambda line: line.line_subtotal)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Payment"
+
+    order = factory.SubFactory(OrderFactory)
+    kind = "cod"
+    amount = factory.LazyAttribute(lambda p: p.order.total)
+    currency = "JMD"
+
+
+class OrderApprovalRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderApprovalRule"
+
+    company = factory.SubFactory(CompanyFactory)
+    threshold = Decimal("5000.00")
+    level = 1
+
+
+class SupplierUserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.SupplierUser"
+
+    supplier = factory.SubFactory(SupplierFactory)
+    user = factory.SubFactory(UserFactory)

@@ -33,6 +33,7 @@ from fulfillment.models import ShippingMethod, ShippingRate
 from orderflow import demo
 from orderflow.models import Channel
 from orderflow.timeline import Actor
+from orders.demo import seed_orders_demo
 
 D = Decimal
 
@@ -261,6 +262,7 @@ class Command(BaseCommand):
         )
         CompanyApprover.objects.update_or_create(company=company, customer=approver,
                                                  defaults={"level": 1})
+        seed_orders_demo(company=company, approver=approver)
 
         shopper, _ = Customer.objects.update_or_create(
             email="shopper@example.com",
