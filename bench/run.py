@@ -1,0 +1,641 @@
+"""OrderFlow benchmark: the checkout flow against its floors, on one machine, in one run.
+
+``make bench`` (or ``.venv/bin/python bench/run.py [--quick]`` from the repository root).
+
+Method
+------
+1. **Database.** A fresh PostgreSQL database (``orderflow_bench``; see ``--help`` for how the
+   server is chosen) is created, migrated and loaded with the demo store (``seed_demo``);
+   demo stock is raised so the run never runs out. Files go to a temporary
+   ``ORDERFLOW_VAR_DIR``, never the repository's ``var/``.
+2. **Server.** One gunicorn (2 sync workers, no access log) serves ``bench.settings``: the
+   application plus ``/bench/bare``, a plain Django JSON view with no DRF and no database.
+3. **Load.** One load generator (``bench/loadgen.py``: N threads, one HTTP connection each,
+   time-bounded) drives every phase, so floor and application are measured alike:
+
+   * ``bare``: GET /bench/bare, the HTTP/Django floor;
+   * ``flow``: each client loops the full checkout flow (create cart, add 3 lines, address,
+     shipping method, price, get, checkout); a flow counts when its checkout succeeded;
+   * isolated phases, one endpoint at a time, with their carts prepared untimed beforehand:
+     ``cart.get`` (one ready cart per client), ``lines.add`` (new carts, one line per sku —
+     the same inserts as in the flow), ``checkout`` (ready carts). When prepared carts run
+     out early, the clock pauses while more are prepared. These requests/s are what the
+     budgets compare with the bare-view floor; the flow's per-endpoint rates are not, since
+     there the endpoints share the clients.
+4. **Database floor.** ``pgbench`` (tpcb-like, 4 clients, 2 threads) on the same PostgreSQL
+   server, in its own database, after the server has stopped.
+5. **Report.** One JSON line on stdout (progress goes to stderr), also written to
+   ``bench/results/latest.json``: flows/s, p50/p95/p99 per endpoint, the isolated rates, the
+   floors, the ratios against the budgets, queries per request (counted in process with the
+   Django test client) and, per phase, where the CPU went (gunicorn, PostgreSQL, load
+   generator, anything else — see ``bench/cpu.py``).
+
+The client threads share the machine's cores with the server: that is accepted, every
+ratio compares like with like. The exit code is 0 when the benchmark ran, whether or not the
+budgets passed (see ``pass``); non-zero only when the harness itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import flow  # noqa: E402
+from bench.cpu import CpuMeter  # noqa: E402
+from bench.loadgen import PhaseResult, Session, combine, run_phase  # noqa: E402
+
+HOST = "127.0.0.1"
+WORKERS = 2
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
+DB_NAME = "orderflow_bench"
+PGBENCH_DB_NAME = "orderflow_bench_pgbench"
+PG_SCHEMES = {"postgres", "postgresql", "pgsql"}
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+
+BUDGETS = {
+    "flows_vs_pgbench": 0.02,
+    "cart_get_vs_bare": 0.20,
+    "lines_add_vs_bare": 0.10,
+    "checkout_vs_bare": 0.04,
+}
+ERROR_REPORT_THRESHOLD = 0.01  # above this failure rate, print the first failing response
+PREPARE_TIMEOUT = 900.0        # seconds; bounds the untimed cart preparation
+POOL_MARGIN = 1.1              # prepared carts = estimated need × margin (+ one a client)
+MAX_ROUNDS = 4                 # pooled phases: at most this many prepare-and-run rounds
+BUSY_MACHINE_CORES = 0.25      # "other" CPU above this during a phase: other work interfered
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+class HarnessError(Exception):
+    """The benchmark could not run (setup, server start, …): exit non-zero."""
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description=__doc__.split("\n\n")[0],
+        epilog="Database: BENCH_DATABASE_URL is used as is (dropped and recreated!). Otherwise "
+               f"the database {DB_NAME} is created on the server of DATABASE_URL when that is "
+               f"PostgreSQL, else on {DEFAULT_SERVER}; pgbench uses {PGBENCH_DB_NAME} there.",
+    )
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="length of each timed phase (default 20, 5 with --quick)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
+    parser.add_argument("--pgbench-seconds", type=int, default=None,
+                        help="pgbench -T (default 20, 5 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="5 s phases, for smoke runs")
+    parser.add_argument("--keep-db", action="store_true",
+                        help="leave the benchmark databases in place after the run")
+    parser.add_argument("--settings", default="bench.settings", metavar="MODULE",
+                        help="Django settings of the server, for experiments; it must keep "
+                             "ROOT_URLCONF = 'bench.urls' (default bench.settings)")
+    args = parser.parse_args(argv)
+    if args.seconds is None:
+        args.seconds = 5.0 if args.quick else 20.0
+    if args.pgbench_seconds is None:
+        args.pgbench_seconds = 5 if args.quick else 20
+    if args.clients < 1 or args.seconds <= 0 or args.pgbench_seconds < 1:
+        parser.error("--clients, --seconds and --pgbench-seconds must be positive")
+    return args
+
+
+def database_url(env: dict[str, str]) -> str:
+    """The URL of the (disposable) benchmark database.
+
+    Never the developer's own database: DATABASE_URL only chooses the server.
+    """
+    if env.get("BENCH_DATABASE_URL"):
+        url = env["BENCH_DATABASE_URL"]
+    else:
+        server = DEFAULT_SERVER
+        if env.get("DATABASE_URL") and urlsplit(env["DATABASE_URL"]).scheme in PG_SCHEMES:
+            server = env["DATABASE_URL"]
+        parts = urlsplit(server)
+        url = urlunsplit((parts.scheme, parts.netloc, f"/{DB_NAME}", parts.query, ""))
+    parts = urlsplit(url)
+    if parts.scheme not in PG_SCHEMES or not parts.path.strip("/"):
+        raise HarnessError(f"the benchmark needs a PostgreSQL database URL, got {url!r}")
+    return url
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.strip("/")
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+def recreate_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = database_name(url)
+    try:
+        with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise HarnessError(f"could not recreate the database {name}: {exc}") from exc
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(database_name(url))))
+
+
+def libpq_args(url: str) -> tuple[list[str], dict[str, str]]:
+    """Command-line connection options and environment for pgbench."""
+    parts = urlsplit(url)
+    args = ["-h", parts.hostname or HOST, "-p", str(parts.port or 5432)]
+    if parts.username:
+        args += ["-U", parts.username]
+    env = dict(os.environ)
+    if parts.password:
+        env["PGPASSWORD"] = parts.password
+    return args, env
+
+
+def pgbench_binary() -> str:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
+    if candidates:
+        return str(candidates[-1])
+    raise HarnessError("pgbench not found (install postgresql-client / postgresql-contrib)")
+
+
+def run_pgbench(url: str, seconds: int) -> dict:
+    binary = pgbench_binary()
+    log(f"pgbench: initialising {database_name(url)} (scale 10)")
+    recreate_database(url)
+    conn_args, env = libpq_args(url)
+    run([binary, "-i", "-s", "10", "-q", *conn_args, database_name(url)], env=env)
+    log(f"pgbench: tpcb-like, 4 clients, 2 threads, {seconds} s")
+    meter = CpuMeter()
+    before, started = meter.snapshot(), time.perf_counter()
+    out = run([binary, "-c", "4", "-j", "2", "-T", str(seconds), "-b", "tpcb-like",
+               *conn_args, database_name(url)], env=env)
+    cpu = meter.report(before, time.perf_counter() - started)
+    log(f"pgbench: cpu {cpu}")
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    if not match:
+        raise HarnessError(f"could not read the tps from pgbench's output:\n{out}")
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    return {"tps": float(match.group(1)),
+            "latency_avg_ms": float(latency.group(1)) if latency else None,
+            "clients": 4, "threads": 2, "seconds": seconds, "scale": 10, "cpu_cores": cpu}
+
+
+# -- the application ----------------------------------------------------------------------------
+
+def run(cmd: list[str], *, env: dict[str, str], stdin: str | None = None) -> str:
+    """Run a command to completion; its stdout, or HarnessError with its output."""
+    result = subprocess.run(cmd, cwd=ROOT, env=env, input=stdin, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise HarnessError(f"{' '.join(cmd[:4])} … failed ({result.returncode}):\n"
+                           f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def app_env(db_url: str, var_dir: Path, settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    env.update(DATABASE_URL=db_url, ORDERFLOW_VAR_DIR=str(var_dir), DEBUG="false",
+               DJANGO_SETTINGS_MODULE=settings, PYTHONUNBUFFERED="1")
+    env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    return env
+
+
+def prepare_application(env: dict[str, str]) -> dict:
+    """Migrate, seed the demo store, raise its stock; the demo credentials."""
+    manage = [sys.executable, "manage.py"]
+    log("migrating")
+    run([*manage, "migrate", "--noinput", "-v0"], env=env)
+    log("loading the demo store")
+    out = run([*manage, "seed_demo", "--json"], env=env)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if not lines:
+        raise HarnessError(f"seed_demo --json printed no JSON:\n{out[-2000:]}")
+    creds = json.loads(lines[-1])
+    run([*manage, "shell", "-c",
+         "from catalog.models import Product; Product.objects.update(stock_on_hand=10**8)"],
+        env=env)
+    try:
+        creds["storefront"]["ecommerce_secret"]
+    except (KeyError, TypeError) as exc:
+        raise HarnessError(f"no storefront.ecommerce_secret in seed_demo's JSON: {creds}") \
+            from exc
+    return creds
+
+
+def count_queries(env: dict[str, str], secret: str) -> dict[str, int] | None:
+    log("counting queries per request (one flow, in process)")
+    try:
+        out = run([sys.executable, "bench/queries.py"], env=env, stdin=secret + "\n")
+        return json.loads(out.strip().splitlines()[-1])
+    except (HarnessError, ValueError, IndexError) as exc:
+        log(f"query count skipped: {exc}")
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn in its own process group; ``stop`` ends the whole group."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        cmd = [sys.executable, "-m", "gunicorn", "orderflow.wsgi:application",
+               "--workers", str(WORKERS), "--bind", f"{HOST}:{self.port}",
+               "--graceful-timeout", "5", "--timeout", "120"]
+        log(f"starting gunicorn ({WORKERS} workers) on {HOST}:{self.port}")
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"gunicorn exited ({self.proc.returncode}):\n{self.log_tail()}")
+            last = self._healthz()
+            if last and last[0] == 200:
+                return
+            time.sleep(0.3)
+        raise HarnessError(f"/healthz did not answer 200 within {timeout:.0f} s "
+                           f"(last: {last}):\n{self.log_tail()}")
+
+    def _healthz(self):
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            return response.status, response.read().decode("utf-8", "replace")[:500]
+        except OSError:
+            return None
+        finally:
+            conn.close()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text()[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        log("stopping gunicorn")
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+        finally:
+            self._log.close()
+
+
+# -- phases -------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, server: Server, secret: str):
+        self.args, self.server = args, server
+        self.headers = {"Authorization": f"Bearer {secret}",
+                        "Content-Type": "application/json", "Accept": "application/json"}
+        self.cpu = CpuMeter(server.proc.pid)
+        self.warnings: list[str] = []
+
+    def phase(self, name: str, worker, seconds: float, *, timed: bool = True) -> PhaseResult:
+        if timed:
+            log(f"phase {name}: {self.args.clients} clients, {seconds:g} s")
+        result = run_phase(name, host=HOST, port=self.server.port, headers=self.headers,
+                           clients=self.args.clients, seconds=seconds, worker=worker,
+                           cpu_probe=self.cpu if timed else None)
+        self.check_errors(result)
+        if timed:
+            log(f"phase {name}: {result.total_ok()} ok, {result.total_errors()} errors in "
+                f"{result.elapsed:.1f} s; cpu {result.cpu}")
+            check_interference(name, result.cpu, self.warnings)
+        return result
+
+    def check_errors(self, result: PhaseResult) -> None:
+        rate = result.error_rate()
+        if rate > ERROR_REPORT_THRESHOLD:
+            failure = result.recorder.first_failure
+            message = (f"phase {result.name}: {rate:.1%} of requests failed "
+                       f"({dict(result.recorder.errors)})")
+            self.warnings.append(message)
+            log(message)
+            if failure:
+                print(f"[bench] first failure: {failure.label} HTTP {failure.status}:\n"
+                      f"{failure.body}", file=sys.stderr, flush=True)
+
+    # -- workers --
+    @staticmethod
+    def send(session: Session, step: flow.Step, *, parse: bool = False):
+        return session.call(step.label, step.method, step.path, step.body,
+                            expect=step.expect, parse=parse)
+
+    def flow_worker(self, index: int, session: Session) -> None:
+        while not session.expired():
+            cart = self.send(session, flow.create_step(), parse=True)
+            if not cart:
+                continue
+            for step in flow.flow_steps(cart["id"]):
+                if session.expired() or not self.send(session, step):
+                    break
+            else:
+                session.recorder.counters["flows"] += 1
+
+    def build_carts(self, per_client: int, *, ready: bool) -> list[list[str]]:
+        """Untimed: ``per_client`` carts for each client, empty or ready for checkout."""
+        pools: list[list[str]] = [[] for _ in range(self.args.clients)]
+
+        def worker(index: int, session: Session) -> None:
+            attempts = 0
+            while len(pools[index]) < per_client and not session.expired():
+                attempts += 1
+                if attempts > 2 * per_client + 10:
+                    break  # errors are reported by check_errors
+                cart = self.send(session, flow.create_step(), parse=True)
+                if not cart:
+                    continue
+                if ready and not all(self.send(session, step)
+                                     for step in flow.prepare_steps(cart["id"])):
+                    continue
+                pools[index].append(cart["id"])
+
+        kind = "ready" if ready else "empty"
+        log(f"preparing {per_client * self.args.clients} {kind} carts (untimed)")
+        self.phase(f"prepare-{kind}", worker, PREPARE_TIMEOUT, timed=False)
+        return pools
+
+    # -- the phases --
+    def warm_up(self) -> None:
+        log("warming up")
+        seconds = 1.0 if self.args.quick else 2.0
+        self.phase("warmup-bare", lambda i, s: self._loop_bare(s), seconds, timed=False)
+        self.phase("warmup-flow", self.flow_worker, seconds, timed=False)
+
+    @staticmethod
+    def _loop_bare(session: Session) -> None:
+        while not session.expired():
+            session.call("bare", "GET", "/bench/bare")
+
+    def bare(self) -> PhaseResult:
+        return self.phase("bare", lambda i, s: self._loop_bare(s), self.args.seconds)
+
+    def checkout_flow(self) -> PhaseResult:
+        return self.phase("flow", self.flow_worker, self.args.seconds)
+
+    def isolated_get(self) -> PhaseResult:
+        pools = self.build_carts(1, ready=True)
+
+        def worker(index: int, session: Session) -> None:
+            if not pools[index]:
+                return
+            step = flow.get_step(pools[index][0])
+            while not session.expired():
+                self.send(session, step)
+
+        return self.phase("isolated-cart.get", worker, self.args.seconds)
+
+    def isolated_add(self, flow_result: PhaseResult) -> PhaseResult:
+        """Each add is a new line, as in the flow: a prepared empty cart takes the three
+        skus, then the client moves on to its next cart."""
+        return self.pooled_phase(
+            "isolated-lines.add", ready=False, per_cart=len(flow.SKUS),
+            steps=lambda cart_id: [flow.add_line_step(cart_id, sku) for sku in flow.SKUS],
+            rate_guess=self._rate_guess(flow_result, "lines.add"))
+
+    def isolated_checkout(self, flow_result: PhaseResult) -> PhaseResult:
+        """Checkouts of prepared carts (created, three lines, address, shipping, priced)."""
+        return self.pooled_phase(
+            "isolated-checkout", ready=True, per_cart=1,
+            steps=lambda cart_id: [flow.checkout_step(cart_id)],
+            rate_guess=self._rate_guess(flow_result, "checkout"))
+
+    def pooled_phase(self, name: str, *, ready: bool, per_cart: int, steps,
+                     rate_guess: float) -> PhaseResult:
+        """A timed phase whose requests use up prepared carts (``per_cart`` requests each,
+        ``steps(cart_id)``).
+
+        Carts are prepared untimed for the expected number of requests. A client whose carts
+        run out stops; if the round ended early, the clock is paused, more carts are
+        prepared (sized by the rate just measured) and a new round runs for the remaining
+        time. The phase's rate is its requests over the time measured in all rounds.
+        """
+        rounds: list[PhaseResult] = []
+        rate, timed = rate_guess, 0.0
+        while len(rounds) < MAX_ROUNDS:
+            remaining = self.args.seconds - timed
+            per_client = math.ceil(rate * remaining * POOL_MARGIN / per_cart
+                                   / self.args.clients) + 1
+            pools = self.build_carts(per_client, ready=ready)
+            work = [[step for cart_id in pool for step in steps(cart_id)] for pool in pools]
+            label = name if not rounds else f"{name} (round {len(rounds) + 1})"
+            result = self.phase(label, self._drain(work), remaining)
+            rounds.append(result)
+            timed += result.elapsed
+            if not result.recorder.counters["pool_empty"] or timed > self.args.seconds - 0.5:
+                break
+            rate = max(result.total_ok() / result.elapsed, 1.0)
+        return combine(name, rounds)
+
+    @staticmethod
+    def _drain(work: list[list[flow.Step]]):
+        def worker(index: int, session: Session) -> None:
+            for step in work[index]:
+                if session.expired():
+                    return
+                Bench.send(session, step)
+            session.recorder.counters["pool_empty"] += 1
+        return worker
+
+    def _rate_guess(self, flow_result: PhaseResult, label: str) -> float:
+        """Requests/s of an endpoint alone, guessed from its latency in the flow (there it
+        queues behind the other, mostly cheaper, requests: usually a guess on the high
+        side, which only costs preparation time)."""
+        values = flow_result.recorder.latencies.get(label) or [0.05]
+        return self.args.clients / max(sum(values) / len(values), 1e-3)
+
+
+def check_interference(name: str, cpu: dict, warnings: list[str]) -> None:
+    """Warn when CPU went to something other than the server, PostgreSQL and the load
+    generator: another program competed for the cores and the numbers are pessimistic."""
+    if cpu.get("other_cores", 0.0) > BUSY_MACHINE_CORES:
+        message = (f"phase {name}: {cpu['other_cores']} cores busy with other work "
+                   "(another process on the machine?); the results are pessimistic")
+        warnings.append(message)
+        log(message)
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 4)
+
+
+def phase_summary(result: PhaseResult) -> dict:
+    """Elapsed time, requests, and the CPU per phase: cores busy, and CPU milliseconds per
+    successful request for each of server, PostgreSQL, load generator and the rest."""
+    requests = result.total_ok()
+    per_request = {
+        name.removesuffix("_cores"): round(cores * result.elapsed * 1000 / requests, 2)
+        for name, cores in result.cpu.items()
+        if name.endswith("_cores") and not name.startswith("of_which")
+    } if requests else {}
+    return {"elapsed_s": round(result.elapsed, 2), "rounds": result.rounds, "requests": requests,
+            "errors": result.total_errors(), "cpu_cores": result.cpu,
+            "cpu_ms_per_request": per_request}
+
+
+def build_report(args, flow_result, bare, isolated, pgbench, queries, warnings) -> dict:
+    flows = flow_result.recorder.counters["flows"]
+    flows_per_s = round(flows / flow_result.elapsed, 2)
+    bare_rps = round(bare.count("bare") / bare.elapsed, 2)
+    iso = {label: result.stats(label) for label, result in isolated.items()}
+    ratios = {
+        "flows_vs_pgbench": ratio(flows_per_s, pgbench["tps"]),
+        "cart_get_vs_bare": ratio(iso["cart.get"]["rps"], bare_rps),
+        "lines_add_vs_bare": ratio(iso["lines.add"]["rps"], bare_rps),
+        "checkout_vs_bare": ratio(iso["checkout"]["rps"], bare_rps),
+    }
+    endpoints = flow_result.endpoint_stats()
+    for stats in endpoints.values():
+        stats.pop("rps")  # in the flow the endpoints share the clients: no isolated rate
+    phases = {r.name: phase_summary(r) for r in [bare, flow_result, *isolated.values()]}
+    return {
+        "flows_per_s": flows_per_s,
+        "flows": flows,
+        "flow_errors": flow_result.total_errors(),
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "endpoints": endpoints,
+        "isolated": iso,
+        "floors": {"bare_view_rps": bare_rps, "bare_view": bare.stats("bare"),
+                   "pgbench_tps": pgbench["tps"], "pgbench": pgbench},
+        "ratios": ratios,
+        "budgets": BUDGETS,
+        "pass": {name: (value is not None and value >= BUDGETS[name])
+                 for name, value in ratios.items()},
+        "queries_per_request": queries,
+        "phases": phases,
+        "server": {"gunicorn_workers": WORKERS, "worker_class": "sync",
+                   "settings": args.settings, "cpu_cores": os.cpu_count(),
+                   "redis_cache": bool(os.environ.get("REDIS_URL"))},
+        "warnings": warnings,
+    }
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: the finally below runs
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        db_url = database_url(dict(os.environ))
+    except HarnessError as exc:
+        log(f"error: {exc}")
+        return 1
+    pgbench_url = with_database(db_url, PGBENCH_DB_NAME)
+    tmp = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
+    env = app_env(db_url, tmp / "var", args.settings)
+    server: Server | None = None
+    try:
+        log(f"database {database_name(db_url)} on {urlsplit(db_url).hostname}: recreating")
+        recreate_database(db_url)
+        creds = prepare_application(env)
+        secret = creds["storefront"]["ecommerce_secret"]
+        queries = count_queries(env, secret)
+
+        server = Server(env, tmp / "gunicorn.log")
+        server.start()
+        bench = Bench(args, server, secret)
+        bench.warm_up()
+        bare = bench.bare()
+        flow_result = bench.checkout_flow()
+        if not flow_result.recorder.counters["flows"]:
+            raise HarnessError("no checkout flow completed; see the failure above")
+        isolated = {
+            "cart.get": bench.isolated_get(),
+            "lines.add": bench.isolated_add(flow_result),
+            "checkout": bench.isolated_checkout(flow_result),
+        }
+        server.stop()
+
+        pgbench = run_pgbench(pgbench_url, args.pgbench_seconds)
+        check_interference("pgbench", pgbench["cpu_cores"], bench.warnings)
+        report = build_report(args, flow_result, bare, isolated, pgbench, queries,
+                              bench.warnings)
+    except HarnessError as exc:
+        log(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        if server is not None:
+            server.stop()
+        if not args.keep_db:
+            for url in (db_url, pgbench_url):
+                try:
+                    drop_database(url)
+                except Exception as exc:  # cleanup must not hide the result
+                    log(f"could not drop {database_name(url)}: {exc}")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    line = json.dumps(report, separators=(",", ":"))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(line + "\n")
+    print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
