@@ -61,14 +61,15 @@ class OrderRef(serializers.Serializer):
     order_id = serializers.CharField(max_length=40)
 
 
-def with_cart_id(principal, cart_id: str) -> dict:
-    return {"cart_id": cart_id, **cart_data(principal, cart_id)}
+def with_cart_id(principal, cart_id: str | None = None, *, cart=None) -> dict:
+    data = cart_data(principal, cart_id, cart=cart)
+    return {"cart_id": data["id"], **data}
 
 
 def cart_create(principal: Principal, data: dict) -> tuple[int, dict]:
     cart = cart_services.cart_create(channel=principal.channel, connection=principal.connection,
                                      email=data.get("email", ""), metadata=data.get("metadata"))
-    return 201, with_cart_id(principal, cart.public_id)
+    return 201, with_cart_id(principal, cart=cart)
 
 
 def cart_get(principal, data):
@@ -77,24 +78,24 @@ def cart_get(principal, data):
 
 def items_add(principal, data):
     cart_id = data.pop("cart_id")
-    cart_services.cart_add_line(principal=principal, cart_id=cart_id, **data)
-    return 200, with_cart_id(principal, cart_id)
+    return 200, with_cart_id(principal, cart=cart_services.cart_add_line(
+        principal=principal, cart_id=cart_id, **data))
 
 
 def items_update(principal, data):
     cart_id = data.pop("cart_id")
-    cart_services.cart_update_line(principal=principal, cart_id=cart_id, **data)
-    return 200, with_cart_id(principal, cart_id)
+    return 200, with_cart_id(principal, cart=cart_services.cart_update_line(
+        principal=principal, cart_id=cart_id, **data))
 
 
 def items_remove(principal, data):
-    cart_services.cart_remove_line(principal=principal, **data)
-    return 200, with_cart_id(principal, data["cart_id"])
+    return 200, with_cart_id(principal, cart=cart_services.cart_remove_line(
+        principal=principal, **data))
 
 
 def cart_price(principal, data):
-    cart_services.cart_price(principal=principal, cart_id=data["cart_id"])
-    return 200, with_cart_id(principal, data["cart_id"])
+    return 200, with_cart_id(principal, cart=cart_services.cart_price(
+        principal=principal, cart_id=data["cart_id"]))
 
 
 def shipping_estimate(principal, data):
@@ -103,9 +104,8 @@ def shipping_estimate(principal, data):
 
 
 def shipping_select(principal, data):
-    cart_services.cart_set_shipping_method(principal=principal, cart_id=data["cart_id"],
-                                           code=data["code"])
-    return 200, with_cart_id(principal, data["cart_id"])
+    return 200, with_cart_id(principal, cart=cart_services.cart_set_shipping_method(
+        principal=principal, cart_id=data["cart_id"], code=data["code"]))
 
 
 def order_summary(order) -> dict:

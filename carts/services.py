@@ -4,7 +4,6 @@ never taken from the client."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from carts import events
@@ -36,12 +35,12 @@ def _editable(cart: Cart) -> None:
 
 def _touch(cart: Cart, *fields: str) -> None:
     """Save ``fields`` and bump the version, so earlier pricing no longer counts."""
-    cart.version = F("version") + 1
+    # The row is locked (``cart_get(for_update=True)``), so the in-memory version is current.
+    cart.version += 1
     if cart.status == CartStatus.ABANDONED:
         cart.status = CartStatus.ACTIVE
         fields += ("status",)
     cart.save(update_fields=[*fields, "version", "last_activity_at", "updated_at"])
-    cart.refresh_from_db(fields=["version"])
 
 
 @transaction.atomic
@@ -56,9 +55,11 @@ def cart_create(*, channel, customer=None, api_key=None, connection=None, email:
     return cart
 
 
-def _product_by_sku(sku: str) -> Product:
-    product = (Product.objects.select_related("tax_class").prefetch_related("units")
-               .filter(sku__iexact=sku.strip()).first())
+def _product_by_sku(sku: str, *, with_units: bool) -> Product:
+    qs = Product.objects.filter(sku__iexact=sku.strip())
+    if with_units:
+        qs = qs.prefetch_related("units")
+    product = qs.first()
     if product is None:
         raise ValidationFailed(f"No product with sku {sku}.", code="unknown_sku",
                                errors={"sku": [f"Unknown sku {sku}."]})
@@ -83,7 +84,7 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
     again merges into its line."""
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
-    product = _product_by_sku(sku)
+    product = _product_by_sku(sku, with_units=bool(order_uom))
     if order_uom:
         base = quantity_to_base(product=product, uom=order_uom, quantity=order_quantity or 0)
     else:

@@ -31,9 +31,11 @@ IDEMPOTENCY = OpenApiParameter(
 )
 
 
-def cart_data(principal, cart_id: str) -> dict:
-    """The cart as every client sees it (REST and bridge)."""
-    cart = cart_get(principal=principal, public_id=cart_id)
+def cart_data(principal, cart_id: str | None = None, *, cart=None) -> dict:
+    """The cart as every client sees it (REST and bridge). Pass ``cart`` when a service just
+    returned it, to skip reading it again."""
+    if cart is None:
+        cart = cart_get(principal=principal, public_id=cart_id)
     lines = cart_lines(cart=cart)
     problems = cart_problems(cart=cart, lines=lines)
     return s.CartSerializer(cart, context={"lines": lines, "problems": problems}).data
@@ -60,8 +62,10 @@ def shipping_estimates_data(principal, cart_id: str) -> list[dict]:
     return estimates
 
 
-def cart_response(request, cart_id: str, *, status_code=status.HTTP_200_OK) -> Response:
-    return Response(cart_data(principal_from_request(request), cart_id), status=status_code)
+def cart_response(request, cart_id: str | None = None, *, cart=None,
+                  status_code=status.HTTP_200_OK) -> Response:
+    return Response(cart_data(principal_from_request(request), cart_id, cart=cart),
+                    status=status_code)
 
 
 def validated(serializer_class, request, **kwargs):
@@ -92,7 +96,7 @@ class CartCreateApi(StorefrontApi):
                 api_key=principal.api_key, email=data.get("email", ""),
                 metadata=data.get("metadata"),
             )
-            return cart_response(request, cart.public_id, status_code=status.HTTP_201_CREATED)
+            return cart_response(request, cart=cart, status_code=status.HTTP_201_CREATED)
 
         return run_idempotent(request, principal, work)
 
@@ -113,8 +117,8 @@ class CartLinesApi(StorefrontApi):
         data = validated(s.CartLineAddInput, request)
 
         def work():
-            services.cart_add_line(principal=principal, cart_id=cart_id, **data)
-            return cart_response(request, cart_id, status_code=status.HTTP_201_CREATED)
+            cart = services.cart_add_line(principal=principal, cart_id=cart_id, **data)
+            return cart_response(request, cart=cart, status_code=status.HTTP_201_CREATED)
 
         return run_idempotent(request, principal, work)
 
@@ -124,15 +128,15 @@ class CartLineApi(StorefrontApi):
                    responses={200: s.CartSerializer})
     def patch(self, request, cart_id, line_id):
         data = validated(s.CartLineUpdateInput, request)
-        services.cart_update_line(principal=principal_from_request(request), cart_id=cart_id,
-                                  line_id=line_id, **data)
-        return cart_response(request, cart_id)
+        cart = services.cart_update_line(principal=principal_from_request(request),
+                                         cart_id=cart_id, line_id=line_id, **data)
+        return cart_response(request, cart=cart)
 
     @extend_schema(summary="Remove a line", request=None, responses={200: s.CartSerializer})
     def delete(self, request, cart_id, line_id):
-        services.cart_remove_line(principal=principal_from_request(request), cart_id=cart_id,
-                                  line_id=line_id)
-        return cart_response(request, cart_id)
+        cart = services.cart_remove_line(principal=principal_from_request(request),
+                                         cart_id=cart_id, line_id=line_id)
+        return cart_response(request, cart=cart)
 
 
 class CartPriceApi(StorefrontApi):
@@ -140,8 +144,8 @@ class CartPriceApi(StorefrontApi):
     def post(self, request, cart_id):
         """Re-price every line (contract or list price, tiers, tax) and shipping; stamps
         ``priced_at``. Checkout needs a cart priced since its last change."""
-        services.cart_price(principal=principal_from_request(request), cart_id=cart_id)
-        return cart_response(request, cart_id)
+        cart = services.cart_price(principal=principal_from_request(request), cart_id=cart_id)
+        return cart_response(request, cart=cart)
 
 
 class CartAddressesApi(StorefrontApi):
@@ -149,9 +153,9 @@ class CartAddressesApi(StorefrontApi):
                    responses={200: s.CartSerializer})
     def put(self, request, cart_id):
         data = validated(s.CartAddressesInput, request)
-        services.cart_set_addresses(principal=principal_from_request(request), cart_id=cart_id,
-                                    **data)
-        return cart_response(request, cart_id)
+        cart = services.cart_set_addresses(principal=principal_from_request(request),
+                                           cart_id=cart_id, **data)
+        return cart_response(request, cart=cart)
 
 
 class CartShippingEstimatesApi(StorefrontApi):
@@ -174,9 +178,9 @@ class CartShippingMethodApi(StorefrontApi):
                    responses={200: s.CartSerializer})
     def post(self, request, cart_id):
         data = validated(s.ShippingMethodInput, request)
-        services.cart_set_shipping_method(principal=principal_from_request(request),
-                                          cart_id=cart_id, code=data["code"])
-        return cart_response(request, cart_id)
+        cart = services.cart_set_shipping_method(principal=principal_from_request(request),
+                                                 cart_id=cart_id, code=data["code"])
+        return cart_response(request, cart=cart)
 
 
 class CheckoutApi(StorefrontApi):
