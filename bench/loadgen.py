@@ -30,11 +30,14 @@ class HttpClient:
         self.headers = headers
         self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """``headers`` are sent in addition to (or instead of) the client's own."""
+        sent = {**self.headers, **headers} if headers else self.headers
         for attempt in (1, 2):
             reused = self.conn.sock is not None
             try:
-                self.conn.request(method, path, body=body, headers=self.headers)
+                self.conn.request(method, path, body=body, headers=sent)
                 response = self.conn.getresponse()
                 data = response.read()
                 if response.will_close:
@@ -87,14 +90,18 @@ class Session:
     def expired(self) -> bool:
         return time.perf_counter() >= self.deadline
 
-    def call(self, label: str, method: str, path: str, body: dict | None = None, *,
-             expect: int = 200, parse: bool = False):
+    def call(self, label: str, method: str, path: str, body: dict | bytes | None = None, *,
+             expect: int = 200, parse: bool = False, headers: dict[str, str] | None = None):
         """Send one request; on the expected status return the parsed JSON body (``parse``)
-        or True, else record the failure and return None."""
-        payload = json.dumps(body).encode() if body is not None else None
+        or True, else record the failure and return None. A ``bytes`` body is sent as is
+        (a signed request); ``headers`` are added to the client's for this request."""
+        if isinstance(body, bytes):
+            payload = body
+        else:
+            payload = json.dumps(body).encode() if body is not None else None
         started = time.perf_counter()
         try:
-            status, data = self.client.request(method, path, payload)
+            status, data = self.client.request(method, path, payload, headers)
         except OSError as exc:  # includes timeouts and refused connections
             self._fail(label, None, f"{type(exc).__name__}: {exc}")
             return None

@@ -1,6 +1,7 @@
 """OrderFlow benchmark: the checkout flow against its floors, on one machine, in one run.
 
-``make bench`` (or ``.venv/bin/python bench/run.py [--quick]`` from the repository root).
+``make bench`` (or ``.venv/bin/python bench/run.py [--quick] [--mode {all,checkout,bridge}]``
+from the repository root).
 
 Method
 ------
@@ -24,7 +25,16 @@ Method
      there the endpoints share the clients.
 4. **Database floor.** ``pgbench`` (tpcb-like, 4 clients, 2 threads) on the same PostgreSQL
    server, in its own database, after the server has stopped.
-5. **Report.** One JSON line on stdout (progress goes to stderr), also written to
+5. **Bridge comparison** (``--mode bridge``, and part of ``all``). The same work through the
+   signed bridge (``POST /bridge/{client_id}/{action}``: cart.create, 3 × items.add,
+   shipping.select, cart.price, cart.get, convertToOrder with the address) and through the
+   REST API with a key (create, 3 × add line, shipping method, price, get, checkout with the
+   address): eight requests a flow each, by the same load generator and clients, in
+   alternating phases rest, bridge, bridge, rest of ``--seconds`` each (the order cancels a
+   linear drift, such as tables growing during the run). Every bridge body carries a unique
+   ``nonce``, as the replay guard refuses an identical signature. The ratio of the bridge's
+   requests/s to REST's must be at least 1 - 15 %.
+6. **Report.** One JSON line on stdout (progress goes to stderr), also written to
    ``bench/results/latest.json``: flows/s, p50/p95/p99 per endpoint, the isolated rates, the
    floors, the ratios against the budgets, queries per request (counted in process with the
    Django test client) and, per phase, where the CPU went (gunicorn, PostgreSQL, load
@@ -65,7 +75,7 @@ HOST = "127.0.0.1"
 WORKERS = 2
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 DB_NAME = "orderflow_bench"
-PGBENCH_DB_NAME = "orderflow_bench_pgbench"
+PGBENCH_SUFFIX = "_pgbench"  # pgbench's database: the benchmark database's name + this
 PG_SCHEMES = {"postgres", "postgresql", "pgsql"}
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -75,11 +85,14 @@ BUDGETS = {
     "lines_add_vs_bare": 0.10,
     "checkout_vs_bare": 0.04,
 }
+BRIDGE_OVERHEAD_BUDGET = 0.15  # the bridge flow's requests/s ≥ (1 - this) × the REST flow's
+MODES = ("all", "checkout", "bridge")
 ERROR_REPORT_THRESHOLD = 0.01  # above this failure rate, print the first failing response
 PREPARE_TIMEOUT = 900.0        # seconds; bounds the untimed cart preparation
 POOL_MARGIN = 1.1              # prepared carts = estimated need × margin (+ one a client)
 MAX_ROUNDS = 4                 # pooled phases: at most this many prepare-and-run rounds
 BUSY_MACHINE_CORES = 0.25      # "other" CPU above this during a phase: other work interfered
+PAIR_SPREAD = 0.05             # bridge comparison: pairs' ratios further apart than this: noisy
 
 
 def log(message: str) -> None:
@@ -97,7 +110,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         prog="bench/run.py", description=__doc__.split("\n\n")[0],
         epilog="Database: BENCH_DATABASE_URL is used as is (dropped and recreated!). Otherwise "
                f"the database {DB_NAME} is created on the server of DATABASE_URL when that is "
-               f"PostgreSQL, else on {DEFAULT_SERVER}; pgbench uses {PGBENCH_DB_NAME} there.",
+               f"PostgreSQL, else on {DEFAULT_SERVER}; pgbench uses that name + "
+               f"{PGBENCH_SUFFIX} ({DB_NAME}{PGBENCH_SUFFIX}) on the same server.",
     )
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of each timed phase (default 20, 5 with --quick)")
@@ -105,6 +119,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pgbench-seconds", type=int, default=None,
                         help="pgbench -T (default 20, 5 with --quick)")
     parser.add_argument("--quick", action="store_true", help="5 s phases, for smoke runs")
+    parser.add_argument("--mode", choices=MODES, default="all",
+                        help="all: the checkout phases, pgbench and the bridge comparison "
+                             "(default); checkout: without the bridge comparison; bridge: "
+                             "only the bridge comparison (no bare view, no pgbench)")
     parser.add_argument("--keep-db", action="store_true",
                         help="leave the benchmark databases in place after the run")
     parser.add_argument("--settings", default="bench.settings", metavar="MODULE",
@@ -269,6 +287,17 @@ def count_queries(env: dict[str, str], secret: str) -> dict[str, int] | None:
         return None
 
 
+def count_bridge_queries(env: dict[str, str], secret: str, bridge: dict) -> dict | None:
+    log("counting queries per request of the bridge comparison (in process)")
+    try:
+        out = run([sys.executable, "bench/queries.py", "--bridge"], env=env,
+                  stdin=f"{secret}\n{json.dumps(bridge)}\n")
+        return json.loads(out.strip().splitlines()[-1])
+    except (HarnessError, ValueError, IndexError) as exc:
+        log(f"bridge query count skipped: {exc}")
+        return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -339,17 +368,23 @@ class Server:
 # -- phases -------------------------------------------------------------------------------------
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, server: Server, secret: str):
+    def __init__(self, args: argparse.Namespace, server: Server, secret: str,
+                 bridge: dict | None = None):
         self.args, self.server = args, server
         self.headers = {"Authorization": f"Bearer {secret}",
                         "Content-Type": "application/json", "Accept": "application/json"}
+        # A bridge client sends no API key: only its signature headers, added per request.
+        self.bridge_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self.bridge = bridge or {}
         self.cpu = CpuMeter(server.proc.pid)
         self.warnings: list[str] = []
 
-    def phase(self, name: str, worker, seconds: float, *, timed: bool = True) -> PhaseResult:
+    def phase(self, name: str, worker, seconds: float, *, timed: bool = True,
+              headers: dict[str, str] | None = None) -> PhaseResult:
         if timed:
             log(f"phase {name}: {self.args.clients} clients, {seconds:g} s")
-        result = run_phase(name, host=HOST, port=self.server.port, headers=self.headers,
+        result = run_phase(name, host=HOST, port=self.server.port,
+                           headers=headers or self.headers,
                            clients=self.args.clients, seconds=seconds, worker=worker,
                            cpu_probe=self.cpu if timed else None)
         self.check_errors(result)
@@ -387,6 +422,65 @@ class Bench:
                     break
             else:
                 session.recorder.counters["flows"] += 1
+
+    def rest_same_worker(self, index: int, session: Session) -> None:
+        """The REST side of the bridge comparison: the bridge flow's work, with a key."""
+        while not session.expired():
+            cart = self.send(session, flow.create_step(), parse=True)
+            if not cart:
+                continue
+            for step in flow.rest_same_steps(cart["id"]):
+                if session.expired() or not self.send(session, step):
+                    break
+            else:
+                session.recorder.counters["flows"] += 1
+
+    def send_signed(self, session: Session, step: flow.Step, *, parse: bool = False):
+        """A bridge call, signed just before it is sent (outside the latency clock)."""
+        body, headers = flow.signed_request(self.bridge["client_id"], self.bridge["secret"],
+                                            step)
+        return session.call(step.label, step.method, step.path, body, expect=step.expect,
+                            parse=parse, headers=headers)
+
+    def bridge_worker(self, index: int, session: Session) -> None:
+        client_id = self.bridge["client_id"]
+        while not session.expired():
+            cart = self.send_signed(session, flow.bridge_create_step(client_id), parse=True)
+            if not cart:
+                continue
+            for step in flow.bridge_steps(client_id, cart["cart_id"]):
+                if session.expired() or not self.send_signed(session, step):
+                    break
+            else:
+                session.recorder.counters["flows"] += 1
+
+    def bridge_comparison(self):
+        """Alternating phases rest, bridge, bridge, rest (``--seconds`` each): the combined
+        REST and bridge results, the rates of each pair of neighbouring phases, and the four
+        phases themselves."""
+        seconds = 1.0 if self.args.quick else 2.0
+        log("bridge comparison: warming up both flows")
+        self.phase("warmup-rest-flow", self.rest_same_worker, seconds, timed=False)
+        self.phase("warmup-bridge-flow", self.bridge_worker, seconds, timed=False,
+                   headers=self.bridge_headers)
+        runs: dict[str, list[PhaseResult]] = {"rest": [], "bridge": []}
+        for kind in ("rest", "bridge", "bridge", "rest"):
+            name = f"{kind}-flow-{len(runs[kind]) + 1}"
+            if kind == "rest":
+                result = self.phase(name, self.rest_same_worker, self.args.seconds)
+            else:
+                result = self.phase(name, self.bridge_worker, self.args.seconds,
+                                    headers=self.bridge_headers)
+            runs[kind].append(result)
+        pairs = []
+        for rest, bridge in zip(runs["rest"], runs["bridge"], strict=True):
+            rest_rps, bridge_rps = rps(rest), rps(bridge)
+            pairs.append({"rest_phase": rest.name, "bridge_phase": bridge.name,
+                          "rest_rps": rest_rps, "bridge_rps": bridge_rps,
+                          "ratio": ratio(bridge_rps, rest_rps)})
+        individual = [*runs["rest"], *runs["bridge"]]
+        return (combine("rest-flow", runs["rest"]), combine("bridge-flow", runs["bridge"]),
+                pairs, individual)
 
     def build_carts(self, per_client: int, *, ready: bool) -> list[list[str]]:
         """Untimed: ``per_client`` carts for each client, empty or ready for checkout."""
@@ -511,12 +605,90 @@ def check_interference(name: str, cpu: dict, warnings: list[str]) -> None:
         log(message)
 
 
+def check_pair_spread(pairs: list[dict], warnings: list[str]) -> None:
+    """Warn when the two rest/bridge pairs disagree: the machine's load changed between
+    phases, and the ratio is less certain than its digits suggest."""
+    ratios = [pair["ratio"] for pair in pairs if pair["ratio"] is not None]
+    if len(ratios) > 1 and max(ratios) - min(ratios) > PAIR_SPREAD:
+        message = (f"bridge comparison: the pairs' ratios {ratios} differ by more than "
+                   f"{PAIR_SPREAD}: noisy, rerun with longer --seconds or on a quieter machine")
+        warnings.append(message)
+        log(message)
+
+
 # -- the report ---------------------------------------------------------------------------------
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return round(numerator / denominator, 4)
+
+
+def rps(result: PhaseResult) -> float:
+    """Successful requests per second of a phase."""
+    return round(result.total_ok() / result.elapsed, 2) if result.elapsed else 0.0
+
+
+def flow_summary(result: PhaseResult) -> dict:
+    flows = result.recorder.counters["flows"]
+    endpoints = result.endpoint_stats()
+    for stats in endpoints.values():
+        stats.pop("rps")  # the endpoints share the clients: no isolated rate
+    return {"rps": rps(result),
+            "flows_per_s": round(flows / result.elapsed, 2) if result.elapsed else 0.0,
+            "flows": flows, "requests": result.total_ok(), "errors": result.total_errors(),
+            "elapsed_s": round(result.elapsed, 2), "phases": result.rounds,
+            "endpoints": endpoints}
+
+
+def bridge_report(args, rest: PhaseResult, bridge: PhaseResult, pairs: list[dict],
+                  queries: dict | None) -> dict:
+    """The ``bridge`` section: the signed flow against the same flow over REST with a key."""
+    rest_side, bridge_side = flow_summary(rest), flow_summary(bridge)
+    bridge_side["actions"] = bridge_side.pop("endpoints")
+    value = ratio(bridge_side["rps"], rest_side["rps"])
+    overhead = None if value is None else round(1 - value, 4)
+    return {
+        "rest_flow": rest_side,
+        "bridge_flow": bridge_side,
+        "ratio": value,
+        "overhead": overhead,
+        "budget": BRIDGE_OVERHEAD_BUDGET,
+        "pass": overhead is not None and overhead <= BRIDGE_OVERHEAD_BUDGET,
+        "flows_ratio": ratio(bridge_side["flows_per_s"], rest_side["flows_per_s"]),
+        "pairs": pairs,
+        "order": "rest, bridge, bridge, rest",
+        "seconds_per_phase": args.seconds,
+        "replay_guard": "redis" if os.environ.get("REDIS_URL") else "database",
+        "cost": bridge_cost(queries),
+    }
+
+
+def bridge_cost(queries: dict | None) -> dict | None:
+    """What the bridge costs over REST, from ``queries.py --bridge``: queries per request
+    side by side, the statements only one side ran (each with the actions it ran in) and
+    the in-process time per request of each flow."""
+    if not queries:
+        return None
+
+    def grouped(per_action: dict[str, list[str]]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for action, statements in per_action.items():
+            for statement in statements:
+                short = statement if len(statement) <= 100 else statement[:97] + "..."
+                if action not in found.setdefault(short, []):
+                    found[short].append(action)
+        return found
+
+    return {
+        "queries_per_request": {
+            action: {"bridge": count, "rest": queries["rest"].get(flow.REST_EQUIVALENT[action])}
+            for action, count in queries["bridge"].items()},
+        "queries_per_flow": queries["per_flow"],
+        "bridge_only_statements": grouped(queries["bridge_extra"]),
+        "rest_only_statements": grouped(queries["rest_extra"]),
+        "in_process_ms_per_request": queries["in_process_ms"],
+    }
 
 
 def phase_summary(result: PhaseResult) -> dict:
@@ -533,7 +705,8 @@ def phase_summary(result: PhaseResult) -> dict:
             "cpu_ms_per_request": per_request}
 
 
-def build_report(args, flow_result, bare, isolated, pgbench, queries, warnings) -> dict:
+def build_report(args, flow_result, bare, isolated, pgbench, queries, warnings,
+                 bridge: dict | None = None, bridge_phases: list[PhaseResult] = ()) -> dict:
     flows = flow_result.recorder.counters["flows"]
     flows_per_s = round(flows / flow_result.elapsed, 2)
     bare_rps = round(bare.count("bare") / bare.elapsed, 2)
@@ -547,8 +720,17 @@ def build_report(args, flow_result, bare, isolated, pgbench, queries, warnings) 
     endpoints = flow_result.endpoint_stats()
     for stats in endpoints.values():
         stats.pop("rps")  # in the flow the endpoints share the clients: no isolated rate
-    phases = {r.name: phase_summary(r) for r in [bare, flow_result, *isolated.values()]}
-    return {
+    phases = {r.name: phase_summary(r)
+              for r in [bare, flow_result, *isolated.values(), *bridge_phases]}
+    budgets = dict(BUDGETS)
+    passed = {name: (value is not None and value >= BUDGETS[name])
+              for name, value in ratios.items()}
+    if bridge is not None:
+        ratios["bridge_vs_rest_flow"] = bridge["ratio"]
+        budgets["bridge_vs_rest_flow"] = round(1 - BRIDGE_OVERHEAD_BUDGET, 4)
+        passed["bridge_vs_rest_flow"] = bridge["pass"]
+    report = {
+        "mode": args.mode,
         "flows_per_s": flows_per_s,
         "flows": flows,
         "flow_errors": flow_result.total_errors(),
@@ -559,16 +741,38 @@ def build_report(args, flow_result, bare, isolated, pgbench, queries, warnings) 
         "floors": {"bare_view_rps": bare_rps, "bare_view": bare.stats("bare"),
                    "pgbench_tps": pgbench["tps"], "pgbench": pgbench},
         "ratios": ratios,
-        "budgets": BUDGETS,
-        "pass": {name: (value is not None and value >= BUDGETS[name])
-                 for name, value in ratios.items()},
+        "budgets": budgets,
+        "pass": passed,
         "queries_per_request": queries,
         "phases": phases,
-        "server": {"gunicorn_workers": WORKERS, "worker_class": "sync",
-                   "settings": args.settings, "cpu_cores": os.cpu_count(),
-                   "redis_cache": bool(os.environ.get("REDIS_URL"))},
+        "server": server_summary(args),
         "warnings": warnings,
     }
+    if bridge is not None:
+        report["bridge"] = bridge
+    return report
+
+
+def build_bridge_only_report(args, bridge: dict, bridge_phases: list[PhaseResult],
+                             warnings) -> dict:
+    """``--mode bridge``: the comparison alone (no floors, no checkout budgets)."""
+    return {
+        "mode": args.mode,
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "ratios": {"bridge_vs_rest_flow": bridge["ratio"]},
+        "budgets": {"bridge_vs_rest_flow": round(1 - BRIDGE_OVERHEAD_BUDGET, 4)},
+        "pass": {"bridge_vs_rest_flow": bridge["pass"]},
+        "bridge": bridge,
+        "phases": {r.name: phase_summary(r) for r in bridge_phases},
+        "server": server_summary(args),
+        "warnings": warnings,
+    }
+
+
+def server_summary(args) -> dict:
+    return {"gunicorn_workers": WORKERS, "worker_class": "sync", "settings": args.settings,
+            "cpu_cores": os.cpu_count(), "redis_cache": bool(os.environ.get("REDIS_URL"))}
 
 
 def interrupt(signum, frame):
@@ -583,7 +787,8 @@ def main(argv=None) -> int:
     except HarnessError as exc:
         log(f"error: {exc}")
         return 1
-    pgbench_url = with_database(db_url, PGBENCH_DB_NAME)
+    # Derived from the benchmark database, so runs on different databases never share it.
+    pgbench_url = with_database(db_url, database_name(db_url) + PGBENCH_SUFFIX)
     tmp = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
     env = app_env(db_url, tmp / "var", args.settings)
     server: Server | None = None
@@ -592,27 +797,53 @@ def main(argv=None) -> int:
         recreate_database(db_url)
         creds = prepare_application(env)
         secret = creds["storefront"]["ecommerce_secret"]
-        queries = count_queries(env, secret)
+        with_checkout = args.mode in ("all", "checkout")
+        with_bridge = args.mode in ("all", "bridge")
+        bridge_creds = None
+        if with_bridge:
+            try:
+                bridge_creds = {k: creds["bridge"][k] for k in ("client_id", "secret")}
+            except (KeyError, TypeError) as exc:
+                raise HarnessError(f"no bridge client_id/secret in seed_demo's JSON: {creds}") \
+                    from exc
+        queries = count_queries(env, secret) if with_checkout else None
+        bridge_queries = (count_bridge_queries(env, secret, bridge_creds) if with_bridge
+                          else None)
 
         server = Server(env, tmp / "gunicorn.log")
         server.start()
-        bench = Bench(args, server, secret)
-        bench.warm_up()
-        bare = bench.bare()
-        flow_result = bench.checkout_flow()
-        if not flow_result.recorder.counters["flows"]:
-            raise HarnessError("no checkout flow completed; see the failure above")
-        isolated = {
-            "cart.get": bench.isolated_get(),
-            "lines.add": bench.isolated_add(flow_result),
-            "checkout": bench.isolated_checkout(flow_result),
-        }
+        bench = Bench(args, server, secret, bridge_creds)
+        if with_checkout:
+            bench.warm_up()
+            bare = bench.bare()
+            flow_result = bench.checkout_flow()
+            if not flow_result.recorder.counters["flows"]:
+                raise HarnessError("no checkout flow completed; see the failure above")
+            isolated = {
+                "cart.get": bench.isolated_get(),
+                "lines.add": bench.isolated_add(flow_result),
+                "checkout": bench.isolated_checkout(flow_result),
+            }
+        bridge = None
+        bridge_phases: list[PhaseResult] = []
+        if with_bridge:
+            rest_side, bridge_side, pairs, bridge_phases = bench.bridge_comparison()
+            if not bridge_side.recorder.counters["flows"]:
+                raise HarnessError("no bridge flow completed; see the failure above")
+            bridge = bridge_report(args, rest_side, bridge_side, pairs, bridge_queries)
+            check_pair_spread(pairs, bench.warnings)
+            log(f"bridge: {bridge['bridge_flow']['rps']} req/s vs REST "
+                f"{bridge['rest_flow']['rps']} req/s: ratio {bridge['ratio']}, overhead "
+                f"{bridge['overhead']} (budget {BRIDGE_OVERHEAD_BUDGET})")
         server.stop()
 
-        pgbench = run_pgbench(pgbench_url, args.pgbench_seconds)
-        check_interference("pgbench", pgbench["cpu_cores"], bench.warnings)
-        report = build_report(args, flow_result, bare, isolated, pgbench, queries,
-                              bench.warnings)
+        if with_checkout:
+            pgbench = run_pgbench(pgbench_url, args.pgbench_seconds)
+            check_interference("pgbench", pgbench["cpu_cores"], bench.warnings)
+            report = build_report(args, flow_result, bare, isolated, pgbench, queries,
+                                  bench.warnings, bridge, bridge_phases)
+        else:
+            report = build_bridge_only_report(args, bridge, bridge_phases, bench.warnings)
     except HarnessError as exc:
         log(f"error: {exc}")
         return 1
