@@ -10,7 +10,7 @@ import hashlib
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from bridges.models import ReplayNonce
@@ -48,13 +48,18 @@ def first_use(*, client_id: str, signature: str, window_seconds: int) -> bool:
         except Exception as exc:  # redis-py raises several connection error types
             raise ReplayGuardUnavailable(str(exc)) from exc
     now = timezone.now()
+    table = ReplayNonce._meta.db_table
+    # One statement: insert, or take over a row whose window has passed; a row comes back
+    # only then. A live row with the same digest means this signature was already used.
+    sql = (
+        f"INSERT INTO {table} (digest, expires_at) VALUES (%s, %s) "
+        f"ON CONFLICT (digest) DO UPDATE SET expires_at = excluded.expires_at "
+        f"WHERE {table}.expires_at <= %s RETURNING digest"
+    )
     try:
-        with transaction.atomic():
-            ReplayNonce.objects.filter(digest=digest, expires_at__lte=now).delete()
-            ReplayNonce.objects.create(digest=digest, expires_at=now + timedelta(seconds=ttl))
-        return True
-    except IntegrityError:
-        return False
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [digest, now + timedelta(seconds=ttl), now])
+            return cursor.fetchone() is not None
     except DatabaseError as exc:
         raise ReplayGuardUnavailable(str(exc)) from exc
 
