@@ -12,7 +12,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from import_export.admin import ExportMixin
+from import_export.admin import ImportExportMixin
 
 from catalog.models import SupplierUser
 from orderflow.admin import TimelineInline, run_service
@@ -27,12 +27,13 @@ from orders.models import (
     Order,
     OrderApproval,
     OrderApprovalRule,
+    OrderEdit,
     OrderEvent,
     OrderLine,
     Payment,
     SupplierOrder,
 )
-from orders.resources import OrderResource, orders_export_json
+from orders.resources import OrderImportResource, OrderResource, orders_export_json
 from orders.selectors import principal_with_memberships
 
 BADGE_COLOURS = {
@@ -127,6 +128,30 @@ class SupplierOrderInline(ReadOnlyInline):
     show_change_link = True
 
 
+class OrderEditInline(ReadOnlyInline):
+    """Edits staged through the API, with what each does to the total and the money."""
+
+    model = OrderEdit
+    fields = ["public_id", "status", "actor_label", "created_at", "summary", "applied_at",
+              "discarded_at"]
+    readonly_fields = fields
+    verbose_name_plural = "edits"
+
+    @admin.display(description="effect")
+    def summary(self, obj):
+        balance = obj.preview.get("balance") or {}
+        changed = [line for line in obj.preview.get("lines", [])
+                   if line.get("change") != "unchanged"]
+        rows = [(line["change"], line["sku"], line["quantity_before"], line["quantity"])
+                for line in changed]
+        lines = format_html_join("", "<li>{} {} {} → {}</li>", rows) if rows else ""
+        return format_html(
+            "<ul style='margin:0;padding-left:1em'>{}<li>total {} → {} {} · to collect {} · "
+            "to refund {}</li></ul>", lines, balance.get("total_before"),
+            balance.get("total_after"), balance.get("currency", ""),
+            balance.get("to_collect"), balance.get("to_refund"))
+
+
 class OrderEventInline(TimelineInline):
     model = OrderEvent
 
@@ -163,14 +188,23 @@ STATUS_ACTIONS = {"confirm": OrderAction.CONFIRM, "approve": OrderAction.APPROVE
 
 
 @admin.register(Order)
-class OrderAdmin(ExportMixin, admin.ModelAdmin):
+class OrderAdmin(ImportExportMixin, admin.ModelAdmin):
     """Statuses are read-only: they change only through the order services.
 
-    Export only: an order comes from checkout (stock, credit and approval checks), never
-    from a spreadsheet.
+    Import creates each order through ``services.order_import`` (stock, pricing, payment,
+    timeline, outbox): the preview is a dry run showing every row's errors, and a file with
+    any bad row imports nothing. Who imported is on each order's timeline
+    (``order_imported``), so no admin log entries are written per row.
     """
 
     resource_classes = [OrderResource]
+    skip_admin_log = True
+
+    def get_import_resource_classes(self, request):
+        return [OrderImportResource]
+
+    def get_export_resource_classes(self, request):
+        return [OrderResource]
     change_form_template = "admin/orders/order/change_form.html"
     list_display = ["number", "status_badge", "payment_badge", "fulfillment_badge", "channel",
                     "company", "email", "total_display", "placed_at", "exported_at"]
@@ -182,7 +216,7 @@ class OrderAdmin(ExportMixin, admin.ModelAdmin):
     list_select_related = ["channel", "company"]
     date_hierarchy = "placed_at"
     inlines = [OrderLineInline, PaymentInline, InvoiceInline, OrderApprovalInline,
-               SupplierOrderInline, OrderEventInline]
+               SupplierOrderInline, OrderEditInline, OrderEventInline]
     actions = ["confirm_selected", "cancel_selected", "mark_exported_selected",
                "issue_invoices_selected", "export_json_selected"]
     fieldsets = [

@@ -131,6 +131,24 @@ STATUS_TIMESTAMPS = {
 }
 
 
+class OrderEditStatus(models.TextChoices):
+    STAGED = "staged", "Staged"
+    APPLIED = "applied", "Applied"
+    DISCARDED = "discarded", "Discarded"
+
+
+ORDER_EDIT_TRANSITIONS = {
+    OrderEditStatus.STAGED: {OrderEditStatus.APPLIED, OrderEditStatus.DISCARDED},
+    OrderEditStatus.APPLIED: set(),
+    OrderEditStatus.DISCARDED: set(),
+}
+
+# An order can be edited while it is confirmed and not fully shipped (a fully shipped
+# confirmed order completes at once). Orders waiting for payment or approval are not edited:
+# what the buyer pays or the approvers approve must not move under them.
+EDITABLE_STATUSES = frozenset({OrderStatus.CONFIRMED})
+
+
 class CancelReason(models.TextChoices):
     CUSTOMER = "customer", "Customer asked"
     STAFF = "staff", "Staff decision"

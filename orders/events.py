@@ -29,6 +29,9 @@ ORDER_COMPLETED = "order_completed"
 ORDER_EXPORTED = "order_exported"
 ORDER_SHIPPED = "order_lines_shipped"
 ORDER_UPDATED = "order_updated"
+ORDER_EDIT_STAGED = "order_edit_staged"
+ORDER_EDIT_DISCARDED = "order_edit_discarded"
+ORDER_IMPORTED = "order_imported"
 PAYMENT_RECORDED = "payment_{kind}"  # payment_authorize, payment_capture, …
 PAYMENT_FAILED = "payment_{kind}_failed"
 INVOICE_ISSUED = "invoice_issued"
@@ -141,10 +144,43 @@ def supplier_order_event(*, supplier_order: SupplierOrder, actor: Actor, type: s
                               "status": supplier_order.status})
 
 
-def order_updated_event(*, order: Order, actor: Actor, diff: dict, balance: str) -> OrderEvent:
+def order_edit_event(*, order: Order, actor: Actor, edit, type: str) -> OrderEvent:
+    """An edit staged or discarded: the order did not change."""
+    balance = edit.preview.get("balance", {})
+    verb = "staged" if type == ORDER_EDIT_STAGED else "discarded"
+    message = f"Edit {edit.public_id} {verb}"
+    if type == ORDER_EDIT_STAGED:
+        message += (f": total {balance.get('total_before')} → {balance.get('total_after')} "
+                    f"{order.currency}")
+    return record(OrderEvent, order=order, actor=actor, type=type, message=message + ".",
+                  parameters={"edit_id": edit.public_id, "changes": edit.changes,
+                              "balance": balance})
+
+
+def order_edit_applied_event(*, order: Order, actor: Actor, edit, diff: dict, balance: dict,
+                             old_fulfillment: str) -> OrderEvent:
+    """The one timeline entry of an applied edit: the before/after diff and the money."""
+    message = f"Order edited (edit {edit.public_id})"
+    if balance["to_collect"] != _money(order, 0) and diff.get("total"):
+        message += f"; {balance['to_collect']} {order.currency} to collect"
+    if balance["to_refund"] != _money(order, 0):
+        message += f"; {balance['to_refund']} {order.currency} to refund"
+    parameters = {"edit_id": edit.public_id, "diff": diff, "balance": balance}
+    if old_fulfillment != order.fulfillment_status:
+        parameters["fulfillment_status"] = {"old": old_fulfillment,
+                                            "new": order.fulfillment_status}
     return record(OrderEvent, order=order, actor=actor, type=ORDER_UPDATED,
-                  message=f"Order edited (balance {balance} {order.currency}).",
-                  parameters={"diff": diff, "balance": balance})
+                  message=message + ".", parameters=parameters)
+
+
+def order_imported_event(*, order: Order, actor: Actor, source: str) -> OrderEvent:
+    return record(OrderEvent, order=order, actor=actor, type=ORDER_IMPORTED,
+                  message=f"Order imported from {source}"
+                          + (f" (reference {order.external_reference})"
+                             if order.external_reference else "") + ".",
+                  parameters={"status": order.status, "total": _money(order, order.total),
+                              "currency": order.currency, "source": source,
+                              "external_reference": order.external_reference or None})
 
 
 # --- outbox payloads -----------------------------------------------------------------------
@@ -194,6 +230,7 @@ def order_payload(order: Order, lines=None, payments=None) -> dict:
         ],
         "payments": [payment_payload(order, p) for p in payments],
         "notes": order.notes,
+        "external_reference": order.external_reference or None,
         "metadata": order.metadata,
         "approval_levels": order.approval_levels,
         "cancel_reason": order.cancel_reason or None,

@@ -14,6 +14,7 @@ from orders.constants import (
     ApprovalDecision,
     FulfillmentStatus,
     InvoiceStatus,
+    OrderEditStatus,
     OrderStatus,
     PaymentKind,
     PaymentRecordStatus,
@@ -57,6 +58,9 @@ class Order(TimeStampedModel):
     shipping_address = models.JSONField(null=True, blank=True)
     billing_address = models.JSONField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    external_reference = models.CharField(
+        max_length=64, blank=True,
+        help_text="The order's id in the system it was imported from (unique per channel).")
     metadata = models.JSONField(default=dict, blank=True)
     approval_levels = models.JSONField(
         default=list, blank=True,
@@ -77,6 +81,10 @@ class Order(TimeStampedModel):
         ordering = ["-placed_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            # Re-importing the same file cannot create the same order twice.
+            models.UniqueConstraint(fields=["channel", "external_reference"],
+                                    condition=~Q(external_reference=""),
+                                    name="order_external_reference_unique"),
         ]
         indexes = [
             # The ERP's batch pull: "confirmed and not exported".
@@ -98,6 +106,14 @@ class Order(TimeStampedModel):
     @property
     def can_cancel(self) -> bool:
         return self.can("cancel")
+
+    @property
+    def is_editable(self) -> bool:
+        """Staff may stage and apply edits (lines, addresses, shipping method)."""
+        from orders.constants import EDITABLE_STATUSES
+
+        return (self.status in EDITABLE_STATUSES
+                and self.fulfillment_status != FulfillmentStatus.FULFILLED)
 
 
 class OrderLine(models.Model):
@@ -333,3 +349,31 @@ class OrderEvent(TimelineEvent):
 
     class Meta(TimelineEvent.Meta):
         pass
+
+
+class OrderEdit(TimeStampedModel):
+    """A change to a confirmed order, staged with its preview, then applied or discarded.
+
+    ``changes`` is what staff asked for (normalised); ``preview`` what applying it does: the
+    new lines and totals, the stock to reserve or release, the money to collect or refund.
+    Applying recomputes the preview and refuses if the order or its prices moved since.
+    """
+
+    public_id = PublicIdField(prefix="oed")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="edits")
+    status = models.CharField(max_length=10, choices=OrderEditStatus.choices,
+                              default=OrderEditStatus.STAGED, db_index=True)
+    changes = models.JSONField(default=dict)
+    preview = models.JSONField(default=dict)
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    discarded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.public_id} ({self.status})"

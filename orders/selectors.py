@@ -25,6 +25,7 @@ from orders.models import (
     Invoice,
     Order,
     OrderApprovalRule,
+    OrderEdit,
     OrderLine,
     Payment,
     PaymentTransaction,
@@ -109,6 +110,17 @@ def order_get(*, principal, public_id: str, with_details: bool = False) -> Order
     if order is None:
         raise NotFound(f"No order {public_id}.")
     return order
+
+
+def order_edit_get(*, principal, order_id: str, edit_id: str) -> OrderEdit:
+    """An edit of an order the principal sees (edits are staff business: the API lets only
+    staff this far)."""
+    order = order_get(principal=principal, public_id=order_id)
+    edit = OrderEdit.objects.filter(order_id=order.pk, public_id=edit_id).first()
+    if edit is None:
+        raise NotFound(f"No edit {edit_id} on order {order_id}.")
+    edit.order = order
+    return edit
 
 
 def payment_get(*, principal, order_id: str, payment_id: str) -> tuple[Order, Payment]:

@@ -4,7 +4,7 @@ whitelist what a client may send."""
 
 from rest_framework import serializers
 
-from carts.api.serializers import AddressSerializer
+from carts.api.serializers import AddressSerializer, CartLineAddInput
 from orderflow.money import format_amount
 from orders.constants import CancelReason
 from orders.events import invoice_payload, order_payload, supplier_order_payload
@@ -58,6 +58,8 @@ class OrderSerializer(serializers.Serializer):
     shipping_address = AddressSerializer(allow_null=True)
     billing_address = AddressSerializer(allow_null=True)
     notes = serializers.CharField()
+    external_reference = serializers.CharField(
+        allow_null=True, help_text="The order's id in the system it was imported from.")
     lines = OrderLineSerializer(many=True)
     payments = PaymentSerializer(many=True)
     metadata = serializers.DictField()
@@ -220,3 +222,116 @@ class InvoicePaidInput(serializers.Serializer):
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True,
                                       default="")
     occurred_at = serializers.DateTimeField(required=False)
+
+
+# --- edits -----------------------------------------------------------------------------------
+
+class EditAddLineInput(CartLineAddInput):
+    """A new line: the same shape and rules as adding a line to a cart."""
+
+
+class EditUpdateLineInput(serializers.Serializer):
+    id = serializers.CharField(max_length=40, help_text="The order line id (ol_…).")
+    quantity = serializers.IntegerField(min_value=1, required=False,
+                                        help_text="New quantity in base units.")
+    order_quantity = serializers.IntegerField(
+        min_value=1, required=False, help_text="New quantity in the line's order unit.")
+
+    def validate(self, attrs):
+        if ("quantity" in attrs) == ("order_quantity" in attrs):
+            raise serializers.ValidationError("Send quantity or order_quantity.")
+        return attrs
+
+
+class OrderEditInput(serializers.Serializer):
+    """The changes wanted; at least one. Lines that are not named stay as they are."""
+
+    add_lines = EditAddLineInput(many=True, required=False)
+    update_lines = EditUpdateLineInput(many=True, required=False)
+    remove_lines = serializers.ListField(child=serializers.CharField(max_length=40),
+                                         required=False, help_text="Order line ids.")
+    shipping_address = AddressSerializer(required=False)
+    billing_address = AddressSerializer(required=False)
+    shipping_method = serializers.CharField(max_length=40, required=False,
+                                            help_text="A shipping method code.")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                 default="")
+
+    def validate(self, attrs):
+        if not any(k in attrs for k in ("add_lines", "update_lines", "remove_lines",
+                                         "shipping_address", "billing_address",
+                                         "shipping_method")):
+            raise serializers.ValidationError("Nothing to change.")
+        return attrs
+
+
+class EditPreviewLineSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True, help_text="Null for an added line.")
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    change = serializers.ChoiceField(choices=["unchanged", "changed", "added", "removed"])
+    quantity = serializers.IntegerField()
+    quantity_before = serializers.IntegerField()
+    quantity_shipped = serializers.IntegerField()
+    order_uom = serializers.CharField(allow_null=True)
+    order_quantity = serializers.IntegerField(allow_null=True)
+    unit_price = serializers.CharField()
+    price_source = serializers.CharField()
+    tax_rate = serializers.CharField()
+    line_subtotal = serializers.CharField()
+    tax_amount = serializers.CharField()
+    line_total = serializers.CharField()
+
+
+class EditTotalsSerializer(serializers.Serializer):
+    subtotal = serializers.CharField()
+    tax_total = serializers.CharField()
+    shipping_total = serializers.CharField()
+    total = serializers.CharField()
+
+
+class EditBalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    paid = serializers.CharField(help_text="Captured minus refunded, over all payments.")
+    total_before = serializers.CharField()
+    total_after = serializers.CharField()
+    difference = serializers.CharField(help_text="total_after − total_before.")
+    to_collect = serializers.CharField(help_text="total_after − paid, when positive.")
+    to_refund = serializers.CharField(help_text="paid − total_after, when positive.")
+    amount_due = serializers.CharField(
+        help_text="The part of to_collect no payment's amount covers yet (recorded as "
+                  "payments[].amount_due).")
+
+
+class EditPreviewSerializer(serializers.Serializer):
+    lines = EditPreviewLineSerializer(many=True)
+    totals = serializers.DictField(child=EditTotalsSerializer(), help_text="before, after")
+    stock = serializers.ListField(child=serializers.DictField(),
+                                  help_text='[{"sku", "reserve"} or {"sku", "release"}]')
+    balance = EditBalanceSerializer()
+    shipping_method = serializers.DictField(allow_null=True, help_text="old/new if changed")
+    shipping_address = serializers.DictField(allow_null=True, help_text="old/new if changed")
+    billing_address = serializers.DictField(allow_null=True, help_text="old/new if changed")
+    problems = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="What would refuse the edit if applied now (insufficient_stock, "
+                  "over_credit_limit).")
+
+
+class OrderEditSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    order_id = serializers.CharField(source="order.public_id")
+    status = serializers.CharField()
+    changes = serializers.DictField()
+    preview = EditPreviewSerializer()
+    note = serializers.CharField()
+    created_by = serializers.CharField(source="actor_label")
+    created_at = serializers.DateTimeField()
+    applied_at = serializers.DateTimeField(allow_null=True)
+    discarded_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, edit):
+        return {"id": edit.public_id, "order_id": edit.order.public_id, "status": edit.status,
+                "changes": edit.changes, "preview": edit.preview, "note": edit.note,
+                "created_by": edit.actor_label, "created_at": edit.created_at,
+                "applied_at": edit.applied_at, "discarded_at": edit.discarded_at}

@@ -6,6 +6,7 @@ app_name = "orders"
 
 order = "orders/<str:order_id>"
 payment = f"{order}/payments/<str:payment_id>"
+edit = f"{order}/edits/<str:edit_id>"
 
 urlpatterns = [
     path("orders", views.OrderListApi.as_view(), name="order-list"),
@@ -21,6 +22,10 @@ urlpatterns = [
     path(f"{order}/mark-exported", views.OrderMarkExportedApi.as_view(),
          name="order-mark-exported"),
     path(f"{order}/invoices", views.OrderInvoiceIssueApi.as_view(), name="order-invoice-issue"),
+    path(f"{order}/edits", views.OrderEditsApi.as_view(), name="order-edits"),
+    path(edit, views.OrderEditDetailApi.as_view(), name="order-edit-detail"),
+    path(f"{edit}/apply", views.OrderEditApplyApi.as_view(), name="order-edit-apply"),
+    path(f"{edit}/discard", views.OrderEditDiscardApi.as_view(), name="order-edit-discard"),
     path(f"{payment}/authorize", views.PaymentAuthorizeApi.as_view(), name="payment-authorize"),
     path(f"{payment}/capture", views.PaymentCaptureApi.as_view(), name="payment-capture"),
     path(f"{payment}/refund", views.PaymentRefundApi.as_view(), name="payment-refund"),

@@ -10,6 +10,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bridges.idempotency import run_idempotent
+from carts.api.views import IDEMPOTENCY
 from orderflow.api.pagination import CursorPage
 from orderflow.errors import NotFound
 from orderflow.principals import principal_from_request
@@ -29,6 +31,7 @@ from orders.models import Invoice, Order, Payment, SupplierOrder
 from orders.selectors import (
     invoice_get,
     invoice_queryset,
+    order_edit_get,
     order_get,
     order_list,
     order_queryset,
@@ -230,6 +233,72 @@ class OrderInvoiceIssueApi(StaffOrderActionApi):
                                          actor=principal(request).actor)
         invoice = invoice_get(principal=principal(request), public_id=invoice.public_id)
         return Response(s.InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
+
+
+# --- edits ---------------------------------------------------------------------------------
+
+EDIT_ERRORS = {
+    400: OpenApiResponse(description="invalid_edit, invalid_quantity, unknown_sku, "
+                         "unknown_unit, empty_edit, order_needs_lines, "
+                         "shipping_method_unavailable"),
+    409: OpenApiResponse(description="order_not_editable, quantity_below_shipped, "
+                         "product_inactive, order_invoiced, invalid_transition, edit_stale, "
+                         "insufficient_stock, over_credit_limit"),
+}
+
+
+class OrderEditsApi(StaffOrderActionApi):
+    @extend_schema(summary="Stage an order edit", request=s.OrderEditInput,
+                   parameters=[IDEMPOTENCY], responses={201: s.OrderEditSerializer, **EDIT_ERRORS})
+    def post(self, request, order_id):
+        """Validate and price the changes against the order as it is now and keep them as a
+        staged edit with its preview: the new lines and totals, the stock to reserve or
+        release, and the money to collect or refund. The order does not change until the
+        edit is applied."""
+        data = validated(s.OrderEditInput, request)
+        p = principal(request)
+        note = data.pop("note", "")
+
+        def work():
+            edit = services.order_edit_stage(order=self.order(request, order_id),
+                                             changes=data, actor=p.actor, note=note)
+            edit = order_edit_get(principal=p, order_id=order_id, edit_id=edit.public_id)
+            return Response(s.OrderEditSerializer(edit).data, status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, p, work)
+
+
+class OrderEditDetailApi(StaffOrderActionApi):
+    @extend_schema(summary="Get an order edit", responses={200: s.OrderEditSerializer})
+    def get(self, request, order_id, edit_id):
+        edit = order_edit_get(principal=principal(request), order_id=order_id,
+                              edit_id=edit_id)
+        return Response(s.OrderEditSerializer(edit).data)
+
+
+class OrderEditApplyApi(StaffOrderActionApi):
+    @extend_schema(summary="Apply a staged order edit", request=None,
+                   responses={200: s.OrderDetailSerializer, **EDIT_ERRORS})
+    def post(self, request, order_id, edit_id):
+        """One transaction: stock adjusted, lines rewritten, totals re-priced, the balance
+        recorded on the payments (``amount_due`` or ``refund_owed``), ``order.updated``.
+        Refused with nothing changed when the order moved since staging (``edit_stale``)
+        or stock is short (``insufficient_stock``)."""
+        p = principal(request)
+        edit = order_edit_get(principal=p, order_id=order_id, edit_id=edit_id)
+        services.order_edit_apply(edit=edit, actor=p.actor)
+        return order_detail_response(request, order_id)
+
+
+class OrderEditDiscardApi(StaffOrderActionApi):
+    @extend_schema(summary="Discard a staged order edit", request=None,
+                   responses={200: s.OrderEditSerializer, **EDIT_ERRORS})
+    def post(self, request, order_id, edit_id):
+        p = principal(request)
+        edit = order_edit_get(principal=p, order_id=order_id, edit_id=edit_id)
+        services.order_edit_discard(edit=edit, actor=p.actor)
+        edit = order_edit_get(principal=p, order_id=order_id, edit_id=edit_id)
+        return Response(s.OrderEditSerializer(edit).data)
 
 
 # --- payments ------------------------------------------------------------------------------
