@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from carts.models import Cart, CartLine
+from orderflow.admin import ServiceManagedAdmin
 
 
 class CartLineInline(admin.TabularInline):
@@ -16,7 +17,7 @@ class CartLineInline(admin.TabularInline):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(ServiceManagedAdmin):
     """Carts are changed by shoppers through the API; the admin looks, it does not edit."""
 
     list_display = ["public_id", "status", "channel", "customer", "email", "total", "currency",
@@ -27,8 +28,3 @@ class CartAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [CartLineInline]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Cart._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

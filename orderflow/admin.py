@@ -23,6 +23,20 @@ class TimelineInline(admin.TabularInline):
         return False
 
 
+class ServiceManagedAdmin(admin.ModelAdmin):
+    """Rows that only services create and change: every field read-only, no add, no delete.
+    Buttons and actions on the admin call the services instead."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def run_service(request, func, /, success: str | None = None, **kwargs):
     """Call a service from an admin action and show its outcome (or its refusal)."""
     try:

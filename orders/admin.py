@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
 from catalog.models import SupplierUser
-from orderflow.admin import TimelineInline, run_service
+from orderflow.admin import ServiceManagedAdmin, TimelineInline, run_service
 from orderflow.models import ActorSource
 from orderflow.money import format_amount
 from orderflow.principals import Principal
@@ -188,7 +188,7 @@ STATUS_ACTIONS = {"confirm": OrderAction.CONFIRM, "approve": OrderAction.APPROVE
 
 
 @admin.register(Order)
-class OrderAdmin(ImportExportMixin, admin.ModelAdmin):
+class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
     """Statuses are read-only: they change only through the order services.
 
     Import creates each order through ``services.order_import`` (stock, pricing, payment,
@@ -238,15 +238,6 @@ class OrderAdmin(ImportExportMixin, admin.ModelAdmin):
         if request.resolver_match and request.resolver_match.url_name.endswith("_change"):
             qs = qs.prefetch_related("payments__transactions")
         return qs
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Order._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -404,7 +395,7 @@ def label_of(action: str) -> str:
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ServiceManagedAdmin):
     list_display = ["number", "status_badge", "order", "company", "amount", "currency",
                     "issued_at", "due_date", "paid_at"]
     list_filter = ["status", "issued_at", "due_date"]
@@ -412,15 +403,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["order", "company"]
     date_hierarchy = "issued_at"
     actions = ["mark_paid_selected", "void_selected"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Invoice._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -440,7 +422,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupplierOrder)
-class SupplierOrderAdmin(admin.ModelAdmin):
+class SupplierOrderAdmin(ServiceManagedAdmin):
     list_display = ["number", "status_badge", "supplier", "order", "created_at",
                     "acknowledged_at"]
     list_filter = ["status", "supplier"]
@@ -448,15 +430,6 @@ class SupplierOrderAdmin(admin.ModelAdmin):
                      "lines__sku"]
     list_select_related = ["supplier", "order"]
     actions = ["acknowledge_selected"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in SupplierOrder._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
