@@ -12,38 +12,46 @@ from fulfillment.selectors import RATES_PREFETCH
 from orderflow.errors import NotFound
 from orderflow.money import format_amount
 
-CART_RELATED = ("channel", "shipping_method", "customer__company__price_list")
+CART_RELATED = ("channel", "shipping_method")
+# Staff may open anyone's cart: join the buyer too. Storefronts reuse their shopper, below.
+STAFF_CART_RELATED = (*CART_RELATED, "customer__company__price_list")
 
 
 def cart_queryset(*, principal):
-    qs = Cart.objects.select_related(*CART_RELATED)
     if principal.is_staff:
-        return qs
+        return Cart.objects.select_related(*STAFF_CART_RELATED)
     if not principal.is_storefront:
-        return qs.none()
+        return Cart.objects.none()
     # A key or connection sees its channel's anonymous carts and its shopper's own carts.
     visible = Q(customer__isnull=True)
     if principal.customer is not None:
         visible |= Q(customer_id=principal.customer.pk)
-    return qs.filter(visible, channel_id=principal.channel.pk)
+    return Cart.objects.select_related(*CART_RELATED).filter(
+        visible, channel_id=principal.channel_id)
 
 
 def cart_get(*, principal, public_id: str, for_update: bool = False) -> Cart:
     qs = cart_queryset(principal=principal)
     if for_update:
         qs = qs.select_for_update(of=("self",))
-    cart = qs.filter(public_id=public_id).first()
-    if cart is None:
-        raise NotFound(f"No cart {public_id}.")
+    try:
+        cart = qs.get(public_id=public_id)
+    except Cart.DoesNotExist:
+        raise NotFound(f"No cart {public_id}.") from None
+    if principal.customer is not None and cart.customer_id == principal.customer.pk:
+        # The shopper was loaded with their company and price list by authentication.
+        cart.customer = principal.customer
     return cart
 
 
 def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
-    qs = CartLine.objects.filter(cart_id=cart.pk).select_related("product__tax_class")
+    qs = CartLine.objects.filter(cart_id=cart.pk)
     if for_pricing:
-        qs = qs.prefetch_related(
+        qs = qs.select_related("product__tax_class").prefetch_related(
             Prefetch("product__tax_class__rates", queryset=TaxRate.objects.order_by("country")),
         )
+    else:
+        qs = qs.select_related("product")
     return list(qs.order_by("id"))
 
 

@@ -37,6 +37,14 @@ class Principal:
         return None
 
     @property
+    def channel_id(self):
+        if self.api_key is not None:
+            return self.api_key.channel_id
+        if self.connection is not None:
+            return self.connection.channel_id
+        return None
+
+    @property
     def company(self):
         return self.customer.company if self.customer is not None else None
 

@@ -83,7 +83,7 @@ def order_queryset(*, principal, with_details: bool = False):
     if principal.is_staff:
         return qs
     if principal.is_storefront:
-        qs = qs.filter(channel_id=principal.channel.pk)
+        qs = qs.filter(channel_id=principal.channel_id)
         if principal.customer is not None:
             return qs.filter(customer_id=principal.customer.pk)
         if principal.connection is not None:
@@ -127,7 +127,7 @@ def payment_get(*, principal, order_id: str, payment_id: str) -> tuple[Order, Pa
     """An order and one of its payments, for recording provider results: staff reach every
     order, a storefront secret key (the payment integration) every order of its channel."""
     if principal.is_storefront:
-        order = (_order_base().filter(channel_id=principal.channel.pk, public_id=order_id)
+        order = (_order_base().filter(channel_id=principal.channel_id, public_id=order_id)
                  .first())
         if order is None:
             raise NotFound(f"No order {order_id}.")
@@ -180,7 +180,7 @@ def invoice_queryset(*, principal):
     if principal.is_staff:
         return qs
     if principal.is_storefront:
-        qs = qs.filter(order__channel_id=principal.channel.pk)
+        qs = qs.filter(order__channel_id=principal.channel_id)
         if principal.customer is not None:
             return qs.filter(customer_id=principal.customer.pk)
         return qs.none()

@@ -48,10 +48,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = header[len(self.keyword) + 1:].strip()
         if parse_key(raw) is None:
             raise exceptions.AuthenticationFailed("Malformed API key.")
-        api_key = (ApiKey.objects.select_related("channel")
-                   .filter(key_hash=hash_key(raw)).first())
-        if api_key is None:
-            raise exceptions.AuthenticationFailed("Unknown API key.")
+        try:
+            api_key = ApiKey.objects.get(key_hash=hash_key(raw))
+        except ApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Unknown API key.") from None
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         customer = self.shopper(request, api_key)
@@ -65,7 +65,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if payload is None or payload.get("k") != api_key.public_id:
             raise exceptions.AuthenticationFailed("Invalid or expired shopper token.")
         customer = (Customer.objects.select_related("company__price_list")
-                    .filter(public_id=payload.get("c"), is_active=True).first())
+                    .filter(public_id=payload.get("c"), is_active=True).order_by().first())
         if customer is None:
             raise exceptions.AuthenticationFailed("The shopper of this token no longer exists.")
         return customer
