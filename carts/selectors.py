@@ -47,7 +47,7 @@ def cart_get(*, principal, public_id: str, for_update: bool = False) -> Cart:
 def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
     qs = CartLine.objects.filter(cart_id=cart.pk)
     if for_pricing:
-        qs = qs.select_related("product__tax_class").prefetch_related(
+        qs = qs.select_related("product__tax_class", "product__supplier").prefetch_related(
             Prefetch("product__tax_class__rates", queryset=TaxRate.objects.order_by("country")),
         )
     else:

@@ -245,9 +245,11 @@ def order_payload(order: Order, lines=None, payments=None) -> dict:
     }
 
 
-def order_emit(event_type: str, order: Order, *, lines=None, payments=None) -> None:
-    emit(event_type, order_payload(order, lines, payments), channel=order.channel,
-         aggregate=order)
+def order_emit(event_type: str | list[str], order: Order, *, lines=None, payments=None) -> None:
+    """One or several ``order.*`` events with the same payload, in one INSERT."""
+    types = [event_type] if isinstance(event_type, str) else event_type
+    payload = order_payload(order, lines, payments)
+    emit_many([(t, payload, order.channel, order) for t in types])
 
 
 def payment_emit(event_type: str, *, order: Order, payment: Payment,

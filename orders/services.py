@@ -106,14 +106,22 @@ def _emit(event_type: str, order: Order) -> None:
     events.order_emit(event_type, order, lines=_lines(order), payments=_payments(order))
 
 
-def _forward_to_suppliers(order: Order) -> list[SupplierOrder]:
+def _forward_to_suppliers(order: Order, *, new_lines=None) -> list[SupplierOrder]:
     """Group the lines of outside suppliers into one supplier order each.
 
     A fixed number of queries whatever the number of suppliers (it runs inside checkout).
+    ``new_lines``: the lines of an order being placed, with ``product.supplier`` loaded —
+    none of them is forwarded yet, so nothing needs reading.
     """
-    lines = list(OrderLine.objects.filter(order=order, product__supplier__is_external=True,
-                                          supplier_line__isnull=True)
-                 .select_related("product__supplier").order_by("id"))
+    if new_lines is not None:
+        lines = [line for line in new_lines
+                 if line.product.supplier_id and line.product.supplier.is_external]
+        existing = 0
+    else:
+        lines = list(OrderLine.objects.filter(order=order, product__supplier__is_external=True,
+                                              supplier_line__isnull=True)
+                     .select_related("product__supplier").order_by("id"))
+        existing = None
     if not lines:
         return []
     by_supplier: dict[int, list[OrderLine]] = defaultdict(list)
@@ -121,7 +129,8 @@ def _forward_to_suppliers(order: Order) -> list[SupplierOrder]:
     for line in lines:
         by_supplier[line.product.supplier_id].append(line)
         suppliers[line.product.supplier_id] = line.product.supplier
-    existing = SupplierOrder.objects.filter(order=order).count()
+    if existing is None:
+        existing = SupplierOrder.objects.filter(order=order).count()
     base = order.number.replace("OF-", "SO-", 1)
     ordered = sorted(suppliers.values(), key=lambda s: s.code)
     supplier_orders = SupplierOrder.objects.bulk_create([
@@ -234,9 +243,9 @@ def _close_dependants(order: Order, actor: Actor, now: datetime) -> None:
         _invoice_move(invoice, InvoiceStatus.VOID, actor, now)
 
 
-def _confirm(order: Order, *, now: datetime) -> list[SupplierOrder]:
+def _confirm(order: Order, *, now: datetime, new_lines=None) -> list[SupplierOrder]:
     """What every way into ``confirmed`` does besides the status: forward to suppliers."""
-    return _forward_to_suppliers(order)
+    return _forward_to_suppliers(order, new_lines=new_lines)
 
 
 # --- placing -------------------------------------------------------------------------------
@@ -292,15 +301,15 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
         order=order, kind=kind, reference=payment.get("reference", ""), amount=priced.total,
         currency=cart.currency, status=PaymentRecordStatus.PENDING,
     )
-    supplier_orders = _confirm(order, now=now) if confirmed else []
+    supplier_orders = _confirm(order, now=now, new_lines=lines) if confirmed else []
     events.order_placed_event(order=order, actor=actor, payment_kind=kind,
                               supplier_orders=supplier_orders)
-    events.order_emit("order.created", order, lines=lines, payments=[payment_row])
+    types = ["order.created"]
     if confirmed:
-        events.order_emit("order.confirmed", order, lines=lines, payments=[payment_row])
+        types.append("order.confirmed")
     if levels:
-        events.order_emit("order.approval_requested", order, lines=lines,
-                          payments=[payment_row])
+        types.append("order.approval_requested")
+    events.order_emit(types, order, lines=lines, payments=[payment_row])
     return order
 
 
