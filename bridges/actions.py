@@ -119,7 +119,7 @@ def convert_to_order(principal, data):
     customer = data.pop("customer", None) or {}
     email = data.pop("email", "") or customer.get("email", "")
     order = cart_services.cart_checkout(principal=principal, email=email, **data)
-    return 201, order_summary(order_get(principal=principal, public_id=order.public_id))
+    return 201, order_summary(order)
 
 
 def order_read(principal, data):

@@ -310,6 +310,8 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
     if levels:
         types.append("order.approval_requested")
     events.order_emit(types, order, lines=lines, payments=[payment_row])
+    # The caller answers with this order: hand it its lines and payment as if prefetched.
+    order._prefetched_objects_cache = {"lines": lines, "payments": [payment_row]}
     return order
 
 

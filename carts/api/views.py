@@ -21,7 +21,6 @@ from orderflow.errors import ValidationFailed
 from orderflow.money import format_amount
 from orderflow.principals import principal_from_request
 from orders.api.serializers import OrderSerializer
-from orders.selectors import order_get
 
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
@@ -205,7 +204,6 @@ class CheckoutApi(StorefrontApi):
 
         def work():
             order = services.cart_checkout(principal=principal, **data)
-            order = order_get(principal=principal, public_id=order.public_id)
             return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, principal, work)
