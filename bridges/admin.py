@@ -12,6 +12,7 @@ from bridges.models import ApiKey, BridgeScope, IdempotencyKey, InboundConnectio
 from bridges.network import parse_allow_list
 from bridges.services import (
     api_key_create,
+    api_key_rename,
     api_key_revoke,
     connection_create,
     connection_rotate_secret,
@@ -48,7 +49,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["name", "updated_at"])
+            api_key_rename(api_key=obj, name=obj.name)
             return
         created, raw = api_key_create(name=obj.name, kind=obj.kind, mode=obj.mode,
                                       channel=obj.channel, created_by=request.user)

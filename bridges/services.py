@@ -35,6 +35,15 @@ def api_key_create(*, name: str, kind: str, mode: str, channel, created_by=None
 
 
 @transaction.atomic
+def api_key_rename(*, api_key: ApiKey, name: str) -> ApiKey:
+    """The label is the only thing about a key that changes after it is issued."""
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    locked.name = name
+    locked.save(update_fields=["name", "updated_at"])
+    return locked
+
+
+@transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
     locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if locked.revoked_at is not None:

@@ -26,6 +26,10 @@ def test_admin_creates_a_key_shows_it_once_and_stores_only_its_hash(admin_client
     again = admin_client_logged.get(f"/admin/bridges/apikey/{key.pk}/change/").content.decode()
     assert raw not in again
 
+    admin_client_logged.post(f"/admin/bridges/apikey/{key.pk}/change/", {"name": "Web shop EU"})
+    key.refresh_from_db()
+    assert key.name == "Web shop EU" and key.key_hash == hash_key(raw)
+
     client = bearer_client(raw)
     assert client.get("/api/v1/products").status_code == 200
     admin_client_logged.post("/admin/bridges/apikey/",
