@@ -59,6 +59,10 @@ def test_production_values(tmp_path):
     assert cfg.email["EMAIL_USE_TLS"] is True
     assert cfg.email["EMAIL_HOST_PASSWORD"] == "s@cret"
     assert cfg.embedded == {}
+    assert (cfg.database["CONN_MAX_AGE"], cfg.database["CONN_HEALTH_CHECKS"]) == (60, False)
+    tuned = load(tmp_path, DATABASE_URL="postgres://of@db/orderflow", DB_CONN_MAX_AGE="0",
+                 DB_CONN_HEALTH_CHECKS="yes")
+    assert (tuned.database["CONN_MAX_AGE"], tuned.database["CONN_HEALTH_CHECKS"]) == (0, True)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +85,12 @@ def test_malformed_value_names_the_variable(tmp_path, variable, value):
         load(tmp_path, **{variable: value})
     assert excinfo.value.variable == variable
     assert str(excinfo.value).startswith(f"{variable}: ")
+
+
+def test_bad_connection_age_names_the_variable(tmp_path):
+    with pytest.raises(config.ConfigError) as excinfo:
+        load(tmp_path, DATABASE_URL="postgres://of@db/orderflow", DB_CONN_MAX_AGE="forever")
+    assert excinfo.value.variable == "DB_CONN_MAX_AGE"
 
 
 def test_bad_database_url_stops_startup_with_one_line(tmp_path):
