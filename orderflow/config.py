@@ -110,9 +110,9 @@ def parse_database(env: dict, var_dir: Path) -> dict:
             },
         }
     scheme = _scheme(env, "DATABASE_URL", DATABASE_SCHEMES)
+    conn_max_age = parse_int(env, "DB_CONN_MAX_AGE", 60)
     try:
-        db = dj_database_url.parse(env["DATABASE_URL"].strip(),
-                                   conn_max_age=parse_int(env, "DB_CONN_MAX_AGE", 60))
+        db = dj_database_url.parse(env["DATABASE_URL"].strip(), conn_max_age=conn_max_age)
     except Exception as exc:  # dj-database-url raises several types for bad URLs
         raise ConfigError("DATABASE_URL", f"cannot parse ({exc.__class__.__name__})") from None
     if scheme != "sqlite" and not db.get("NAME"):
