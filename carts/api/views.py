@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from copy import copy
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,17 +17,11 @@ from carts.models import Cart
 from carts.pricing import price_cart
 from carts.selectors import cart_company, cart_get, cart_lines, cart_problems
 from fulfillment.selectors import shipping_method_list
+from orderflow.api.schema import IDEMPOTENCY
 from orderflow.errors import ValidationFailed
 from orderflow.money import format_amount
 from orderflow.principals import principal_from_request
 from orders.api.serializers import OrderSerializer
-
-IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
-                        "pattern": "^[ -~]+$"}, OpenApiParameter.HEADER,
-    description="Retry safely: the same key and body within 24 h replays the first answer; "
-                "another body is 422; a request still running with it is 409.",
-)
 
 
 def cart_data(principal, cart_id: str | None = None, *, cart=None) -> dict:

@@ -1,4 +1,14 @@
-"""OpenAPI additions: the problem+json error shape on every operation."""
+"""OpenAPI additions: the problem+json error shape on every operation, shared parameters."""
+
+from drf_spectacular.utils import OpenApiParameter
+
+# Every POST that creates something accepts it (see bridges.idempotency).
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
+                        "pattern": "^[ -~]+$"}, OpenApiParameter.HEADER,
+    description="Retry safely: the same key and body within 24 h replays the first answer; "
+                "another body is 422; a request still running with it is 409.",
+)
 
 PROBLEM_SCHEMA = {
     "type": "object",

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bridges.idempotency import run_idempotent
-from carts.api.views import IDEMPOTENCY
 from orderflow.api.pagination import CursorPage
+from orderflow.api.schema import IDEMPOTENCY
 from orderflow.errors import NotFound
 from orderflow.principals import principal_from_request
 from orders import services
