@@ -233,3 +233,7 @@ class TransactionLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Webhooks and scheduled exports have their own modules; importing them registers their admin.
+from bridges import export_admin, webhook_admin  # noqa: E402,F401

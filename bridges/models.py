@@ -3,7 +3,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from bridges.constants import KeyKind, KeyMode
+from bridges.constants import (
+    AckRule,
+    AttemptOutcome,
+    DeliveryStatus,
+    ExportDestination,
+    ExportFormat,
+    ExportRunStatus,
+    KeyKind,
+    KeyMode,
+    Ordering,
+)
 from orderflow.models import Channel, PublicIdField, TimeStampedModel
 
 
@@ -158,3 +168,194 @@ class TransactionLog(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.endpoint} {self.status_code}"
+
+
+class WebhookEndpoint(TimeStampedModel):
+    """A receiver of signed events (Standard Webhooks)."""
+
+    public_id = PublicIdField(prefix="whe")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(
+        default=list, blank=True,
+        help_text='Exact names ("order.created") or wildcards ("order.*", "*").',
+    )
+    channels = models.ManyToManyField(
+        Channel, blank=True, related_name="+",
+        help_text="Only events of these channels; none selected = every channel.",
+    )
+    is_active = models.BooleanField("active", default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True, editable=False)
+    secret = models.CharField(max_length=80, editable=False)
+    previous_secret = models.CharField(max_length=80, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    timeout_seconds = models.PositiveSmallIntegerField(default=10)
+    max_attempts = models.PositiveSmallIntegerField(default=8)
+    ordering = models.CharField(max_length=8, choices=Ordering.choices,
+                                default=Ordering.PARALLEL)
+    retry_client_errors = models.BooleanField(
+        default=False,
+        help_text="Retry 4xx answers too (by default a 4xx other than 408/409/425/429 "
+                  "goes straight to dead).",
+    )
+    ack_rule = models.CharField("acknowledgement rule", max_length=12, blank=True,
+                                choices=AckRule.choices, default=AckRule.NONE)
+    ack_field = models.CharField("acknowledgement JSON field", max_length=120, blank=True,
+                                 help_text='Dotted path for "JSON field equals", e.g. '
+                                           '"result.status".')
+    ack_value = models.CharField("acknowledgement value", max_length=500, blank=True)
+    custom_headers = models.JSONField(default=dict, blank=True)
+    last_sequence = models.BigIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+
+    class Meta:
+        ordering = ["url"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self):
+        return self.description or self.url
+
+    def subscribes_to(self, event_type: str) -> bool:
+        for pattern in self.event_types:
+            if pattern in ("*", event_type):
+                return True
+            if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+                return True
+        return False
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: its sequence, status and retry schedule."""
+
+    public_id = PublicIdField(prefix="whd")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
+                                 related_name="deliveries")
+    event = models.ForeignKey("orderflow.OutboxEvent", on_delete=models.PROTECT,
+                              related_name="deliveries")
+    event_type = models.CharField(max_length=64, db_index=True)
+    reference = models.CharField(max_length=64, blank=True, db_index=True,
+                                 help_text="Order (or invoice, cart …) number or id.")
+    sequence = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Attempts ever made.")
+    series_attempts = models.PositiveIntegerField(
+        default=0, help_text="Attempts since it was created or last replayed.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    dead_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "sequence"],
+                                    name="webhook_delivery_unique_sequence"),
+        ]
+        indexes = [
+            models.Index(fields=["endpoint", "next_attempt_at"], name="webhook_delivery_due_idx",
+                         condition=models.Q(status="pending")),
+            models.Index(fields=["lease_expires_at"], name="webhook_delivery_lease_idx",
+                         condition=models.Q(status="sending")),
+            models.Index(fields=["endpoint", "sequence"], name="webhook_delivery_open_idx",
+                         condition=models.Q(status__in=["pending", "sending"])),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} #{self.sequence} → {self.endpoint}"
+
+
+class WebhookAttempt(models.Model):
+    """The delivery log: one row per HTTP attempt."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(db_index=True)
+    url = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices)
+    error = models.CharField(max_length=500, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"],
+                                    name="webhook_attempt_unique_number"),
+        ]
+
+    def __str__(self):
+        return f"attempt {self.number} of {self.delivery_id}: {self.status_code or self.error}"
+
+
+class ExportSchedule(TimeStampedModel):
+    """Orders changed since the last successful run, on a cron schedule (django-celery-beat)."""
+
+    public_id = PublicIdField(prefix="exp")
+    name = models.CharField(max_length=120, unique=True)
+    cron = models.CharField(
+        "cron expression", max_length=120, default="0 * * * *",
+        help_text="minute hour day-of-month month day-of-week, e.g. \"*/15 * * * *\".",
+    )
+    format = models.CharField(max_length=4, choices=ExportFormat.choices,
+                              default=ExportFormat.CSV)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="+",
+                                      help_text="None selected = every channel.")
+    statuses = models.JSONField(default=list, blank=True,
+                                help_text="Order statuses to include; empty = all.")
+    destination = models.CharField(max_length=10, choices=ExportDestination.choices,
+                                   default=ExportDestination.DIRECTORY)
+    url = models.URLField(max_length=500, blank=True)
+    directory = models.CharField(max_length=500, blank=True)
+    secret = models.CharField(max_length=80, editable=False)
+    timeout_seconds = models.PositiveSmallIntegerField(default=30)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    is_active = models.BooleanField("active", default=True)
+    watermark = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Orders changed after this moment go into the next run.")
+    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True,
+                                         blank=True, on_delete=models.SET_NULL,
+                                         related_name="+", editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ExportRun(models.Model):
+    public_id = PublicIdField(prefix="exr")
+    schedule = models.ForeignKey(ExportSchedule, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=10, choices=ExportRunStatus.choices,
+                              default=ExportRunStatus.RUNNING, db_index=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    changed_after = models.DateTimeField(null=True, blank=True)
+    changed_until = models.DateTimeField()
+    row_count = models.PositiveIntegerField(default=0)
+    order_count = models.PositiveIntegerField(default=0)
+    location = models.CharField(max_length=500, blank=True,
+                                help_text="File written or URL posted to.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"{self.schedule} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

@@ -48,6 +48,9 @@ class Config:
     time_zone: str
     trusted_proxy_hops: int = 0
     embedded: dict = field(default_factory=dict)
+    webhook_allow_private: list[str] = field(default_factory=list)
+    webhook_retry_schedule: list[int] = field(default_factory=lambda: list(RETRY_SCHEDULE))
+    webhook_lease_margin: int = 30
 
     @property
     def uses_postgres(self) -> bool:
@@ -84,6 +87,38 @@ def parse_list(env: dict, name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# About 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (then dead): a receiver down for a day or a
+# deploy that breaks it overnight still gets everything.
+RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+def parse_seconds_list(env: dict, name: str, default: tuple[int, ...]) -> list[int]:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return list(default)
+    try:
+        values = [int(item) for item in raw.split(",") if item.strip()]
+    except ValueError:
+        raise ConfigError(name, f"expected whole seconds separated by commas, got {raw!r}"
+                          ) from None
+    if not values or any(v < 0 for v in values):
+        raise ConfigError(name, "expected at least one delay of 0 seconds or more")
+    return values
+
+
+def parse_allow_private(env: dict, name: str) -> list[str]:
+    import ipaddress
+
+    entries = parse_list(env, name, [])
+    for entry in entries:
+        if "/" in entry or entry.replace(".", "").isdigit() or ":" in entry:
+            try:
+                ipaddress.ip_network(entry.strip("[]"), strict=False)
+            except ValueError:
+                raise ConfigError(name, f"{entry!r} is not an address or CIDR range") from None
+    return [entry.strip("[]").lower() for entry in entries]
 
 
 def _scheme(env: dict, name: str, allowed: set[str]) -> str:
@@ -252,6 +287,10 @@ def load(env: dict | None = None) -> Config:
         time_zone=env.get("TIME_ZONE", "UTC"),
         trusted_proxy_hops=parse_int(env, "ORDERFLOW_TRUSTED_PROXY_HOPS", 0),
         embedded=embedded,
+        webhook_allow_private=parse_allow_private(env, "ORDERFLOW_WEBHOOK_ALLOW_PRIVATE"),
+        webhook_retry_schedule=parse_seconds_list(env, "ORDERFLOW_WEBHOOK_RETRY_SCHEDULE",
+                                                  RETRY_SCHEDULE),
+        webhook_lease_margin=parse_int(env, "ORDERFLOW_WEBHOOK_LEASE_MARGIN", 30, minimum=1),
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, router
+from django.db import connections, router, transaction
 
 from orderflow.models import OutboxEvent
 
@@ -35,6 +36,28 @@ def _require_transaction(what: str) -> None:
         )
 
 
+logger = logging.getLogger("orderflow.outbox")
+DISPATCH_TASK = "bridges.tasks.dispatch_outbox_task"
+
+
+def _dispatch_after_commit() -> None:
+    """Wake the dispatcher. Sent by name so the kernel does not import the bridges app; a
+    broker outage is only logged, because the beat sweeper picks the events up later."""
+    from orderflow.celery import app
+
+    try:
+        app.send_task(DISPATCH_TASK, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper recovers
+        logger.warning("could not wake the outbox dispatcher: %s", exc)
+
+
+def _notify_once(alias: str) -> None:
+    # One wake-up per transaction, however many events it wrote.
+    pending = connections[alias].run_on_commit
+    if not any(callback is _dispatch_after_commit for _, callback, _ in pending):
+        transaction.on_commit(_dispatch_after_commit, using=alias)
+
+
 def emit(event_type: str, payload: dict, *, channel=None, aggregate=None) -> OutboxEvent:
     """Record ``event_type`` in the caller's transaction; delivery happens after commit.
 
@@ -44,10 +67,13 @@ def emit(event_type: str, payload: dict, *, channel=None, aggregate=None) -> Out
     _require_transaction(f"emit({event_type!r})")
     event = _row(event_type, payload, channel, aggregate)
     event.save(force_insert=True)
+    _notify_once(router.db_for_write(OutboxEvent))
     return event
 
 
 def emit_many(events: list[tuple[str, dict, object, object]]) -> list[OutboxEvent]:
     """Several ``(event_type, payload, channel, aggregate)`` in one INSERT, in order."""
     _require_transaction("emit_many")
-    return OutboxEvent.objects.bulk_create([_row(*event) for event in events])
+    rows = OutboxEvent.objects.bulk_create([_row(*event) for event in events])
+    _notify_once(router.db_for_write(OutboxEvent))
+    return rows

@@ -201,8 +201,25 @@ ORDERFLOW_TRUSTED_PROXY_HOPS = CONFIG.trusted_proxy_hops
 ORDERFLOW_BRIDGE_MAX_BODY = 1024 * 1024
 ORDERFLOW_SECRET_ROTATION_GRACE = timedelta(hours=24)
 ORDERFLOW_TRANSACTION_LOG_RETENTION = timedelta(days=30)
+# Outbound webhooks
+ORDERFLOW_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private  # hosts/CIDRs for local receivers
+ORDERFLOW_WEBHOOK_RETRY_SCHEDULE = CONFIG.webhook_retry_schedule  # seconds after each failure
+ORDERFLOW_WEBHOOK_RETRY_JITTER = 0.2  # each delay is scaled by a random factor in 1 ± this
+ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = CONFIG.webhook_lease_margin
+ORDERFLOW_WEBHOOK_BATCH = 20  # deliveries one worker claims at once for one endpoint
+ORDERFLOW_WEBHOOK_BATCH_SECONDS = 120  # a batch's worst case: size × timeout stays under this
+ORDERFLOW_WEBHOOK_DISABLE_AFTER = timedelta(days=5)  # failing this long disables the endpoint
+ORDERFLOW_WEBHOOK_LOG_RETENTION = timedelta(days=30)
 
 CELERY_BEAT_SCHEDULE = {
+    "sweep-webhooks": {
+        "task": "bridges.tasks.sweep_webhooks_task",
+        "schedule": timedelta(seconds=30),
+    },
+    "prune-webhook-log": {
+        "task": "bridges.tasks.prune_webhook_log_task",
+        "schedule": timedelta(hours=1),
+    },
     "cancel-unpaid-orders": {
         "task": "orders.tasks.cancel_unpaid_orders_task",
         "schedule": timedelta(minutes=5),

@@ -1,0 +1,1 @@
+"""Admin for export_admin (registered on import from bridges/admin.py)."""

@@ -1,0 +1,711 @@
+"""Outbound webhooks: endpoints, fan-out of the outbox, claiming, sending, retries, replay.
+
+The moving parts, each one short transaction:
+
+1. ``outbox_dispatch`` turns committed outbox events into one ``WebhookDelivery`` per matching
+   endpoint, numbering them with the endpoint's increasing ``sequence``. One dispatcher at a
+   time (a PostgreSQL advisory lock), so sequence order is outbox order.
+2. ``deliveries_claim`` leases due deliveries (``FOR UPDATE SKIP LOCKED``; strict endpoints
+   only their oldest open delivery and what follows it) and counts the attempt *before*
+   anything is sent, so no attempt number is ever sent twice.
+3. The worker POSTs outside any transaction, then ``deliveries_record`` writes the attempts,
+   the new statuses and the transaction log in bulk.
+4. ``webhooks_sweep`` (beat, every 30 s) fans out what is left, takes back leases of workers
+   that died, and re-enqueues whatever is due, so a lost task or broker outage loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bridges import outbound
+from bridges.constants import AckRule, AttemptOutcome, DeliveryStatus, Ordering
+from bridges.models import TransactionLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from bridges.signing import webhook_secret_new, webhook_signatures
+from orderflow.errors import Conflict, ValidationFailed
+from orderflow.models import OutboxEvent
+from orderflow.timeline import Actor
+
+logger = logging.getLogger("orderflow.webhooks")
+
+DISPATCH_LOCK = 0x0F_0BB0  # pg_advisory_xact_lock key: one dispatcher at a time
+RETRYABLE_CLIENT_ERRORS = {408, 409, 425, 429}
+RESERVED_HEADERS = re.compile(
+    r"^(webhook-.*|x-orderflow-.*|content-type|content-length|host|user-agent|"
+    r"transfer-encoding|connection)$", re.IGNORECASE)
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
+EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+(\.[a-z_]+)+)$")
+TEST_EVENT = "webhook.test"
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+ENDPOINT_FIELDS = {
+    "url", "description", "event_types", "channels", "is_active", "timeout_seconds",
+    "max_attempts", "ordering", "retry_client_errors", "ack_rule", "ack_field", "ack_value",
+    "custom_headers",
+}
+
+
+def _validate_endpoint(values: dict) -> None:
+    errors: dict[str, list[str]] = {}
+    try:
+        outbound.check_url(values["url"])
+    except outbound.AddressRefused as exc:
+        errors["url"] = [str(exc)]
+    event_types = values["event_types"]
+    if not isinstance(event_types, list) or not event_types:
+        errors["event_types"] = ["Subscribe to at least one event type (or \"*\")."]
+    else:
+        bad = [t for t in event_types if not isinstance(t, str) or not EVENT_PATTERN.match(t)]
+        if bad:
+            errors["event_types"] = [f"Not an event type or wildcard: {bad[0]!r}."]
+    if not 1 <= int(values["timeout_seconds"]) <= 30:
+        errors["timeout_seconds"] = ["Between 1 and 30 seconds."]
+    if not 1 <= int(values["max_attempts"]) <= 20:
+        errors["max_attempts"] = ["Between 1 and 20."]
+    if values["ordering"] not in Ordering.values:
+        errors["ordering"] = [f"One of {', '.join(Ordering.values)}."]
+    rule, field, expected = values["ack_rule"], values["ack_field"], values["ack_value"]
+    if rule not in AckRule.values:
+        errors["ack_rule"] = ["Unknown acknowledgement rule."]
+    elif rule == AckRule.REGEX:
+        try:
+            re.compile(expected)
+        except re.error as exc:
+            errors["ack_value"] = [f"Not a regular expression: {exc}."]
+    elif rule == AckRule.JSON_EQUALS and not field:
+        errors["ack_field"] = ["Name the JSON field to compare."]
+    elif rule == AckRule.CONTAINS and not expected:
+        errors["ack_value"] = ["Give the text the body must contain."]
+    headers = values["custom_headers"]
+    if not isinstance(headers, dict) or len(headers) > 20:
+        errors["custom_headers"] = ["An object of at most 20 header names to values."]
+    else:
+        for name, value in headers.items():
+            if not HEADER_NAME.match(str(name)) or RESERVED_HEADERS.match(str(name)):
+                errors["custom_headers"] = [f"{name!r} cannot be set."]
+            elif not isinstance(value, str) or "\r" in value or "\n" in value \
+                    or len(value) > 1000:
+                errors["custom_headers"] = [f"The value of {name!r} must be one line of text."]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationFailed(first, code="invalid_webhook_endpoint", errors=errors)
+
+
+def _endpoint_values(endpoint: WebhookEndpoint | None, changes: dict) -> dict:
+    defaults = {
+        "description": "", "is_active": True, "timeout_seconds": 10, "max_attempts": 8,
+        "ordering": Ordering.PARALLEL, "retry_client_errors": False, "ack_rule": AckRule.NONE,
+        "ack_field": "", "ack_value": "", "custom_headers": {}, "event_types": [],
+    }
+    values = {}
+    for name in ENDPOINT_FIELDS - {"channels"}:
+        if name in changes:
+            values[name] = changes[name]
+        elif endpoint is not None:
+            values[name] = getattr(endpoint, name)
+        else:
+            values[name] = defaults.get(name, "")
+    return values
+
+
+@transaction.atomic
+def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None,
+                            **options) -> WebhookEndpoint:
+    unknown = set(options) - ENDPOINT_FIELDS
+    if unknown:
+        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    channels = options.pop("channels", None)
+    values = _endpoint_values(None, {"url": url, "event_types": event_types, **options})
+    _validate_endpoint(values)
+    endpoint = WebhookEndpoint.objects.create(**values, secret=webhook_secret_new(),
+                                              created_by=created_by)
+    if channels:
+        endpoint.channels.set(channels)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+    unknown = set(changes) - ENDPOINT_FIELDS
+    if unknown:
+        raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    channels = changes.pop("channels", None)
+    values = _endpoint_values(locked, changes)
+    _validate_endpoint(values)
+    for name in changes:
+        setattr(locked, name, values[name])
+    update = [*changes, "updated_at"]
+    if changes.get("is_active") and not endpoint.is_active:
+        # Switched back on: start a new failing streak and resume what waited meanwhile.
+        locked.disabled_reason, locked.failing_since = "", None
+        update += ["disabled_reason", "failing_since"]
+        _enqueue_on_commit(locked.pk)
+    locked.save(update_fields=update)
+    if channels is not None:
+        locked.channels.set(channels)
+    return locked
+
+
+@transaction.atomic
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
+                                   grace: timedelta | None = None) -> WebhookEndpoint:
+    """A new signing secret; during the grace period both signatures are sent."""
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    grace = settings.ORDERFLOW_SECRET_ROTATION_GRACE if grace is None else grace
+    locked.previous_secret = locked.secret
+    locked.previous_secret_expires_at = timezone.now() + grace
+    locked.secret = webhook_secret_new()
+    locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at",
+                               "updated_at"])
+    return locked
+
+
+def endpoint_signing_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
+    now = now or timezone.now()
+    secrets_ = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at \
+            and endpoint.previous_secret_expires_at > now:
+        secrets_.append(endpoint.previous_secret)
+    return secrets_
+
+
+@transaction.atomic
+def webhook_endpoint_send_test(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookDelivery:
+    """A ``webhook.test`` event for this endpoint only, delivered like any other."""
+    _dispatch_lock()
+    event = OutboxEvent.objects.create(
+        type=TEST_EVENT, dispatched_at=timezone.now(),
+        payload={"endpoint_id": endpoint.public_id,
+                 "message": "A test event sent from OrderFlow.",
+                 "requested_by": actor.display},
+    )
+    sequence = _allocate_sequences({endpoint.pk: 1})[endpoint.pk]
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=event, event_type=TEST_EVENT, sequence=sequence,
+        next_attempt_at=timezone.now(),
+    )
+    _enqueue_on_commit(endpoint.pk)
+    return delivery
+
+
+# --- fan-out -----------------------------------------------------------------------------------
+
+def _dispatch_lock() -> None:
+    """Serialise everything that hands out sequence numbers (the dispatcher, test events)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DISPATCH_LOCK])
+
+
+def _allocate_sequences(counts: dict[int, int]) -> dict[int, int]:
+    """Reserve ``n`` sequence numbers per endpoint; returns the first of each block."""
+    first = {}
+    for endpoint_id, n in counts.items():
+        WebhookEndpoint.objects.filter(pk=endpoint_id).update(
+            last_sequence=F("last_sequence") + n)
+        last = WebhookEndpoint.objects.filter(pk=endpoint_id).values_list(
+            "last_sequence", flat=True).get()
+        first[endpoint_id] = last - n + 1
+    return first
+
+
+def _reference(event: OutboxEvent) -> str:
+    data = event.payload if isinstance(event.payload, dict) else {}
+    for key in ("order_number", "number"):
+        if isinstance(data.get(key), str) and data[key]:
+            return data[key][:64]
+    return event.aggregate_id
+
+
+def outbox_dispatch(*, limit: int = 500) -> list[int]:
+    """Fan out up to ``limit`` undispatched events; returns the endpoints that got deliveries."""
+    with transaction.atomic():
+        _dispatch_lock()
+        events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True)
+                      .order_by("id")[:limit])
+        if not events:
+            return []
+        now = timezone.now()
+        claimed = OutboxEvent.objects.filter(
+            pk__in=[e.pk for e in events], dispatched_at__isnull=True,
+        ).update(dispatched_at=now)
+        if claimed != len(events):  # another dispatcher (SQLite has no advisory lock)
+            transaction.set_rollback(True)
+            return []
+        endpoints = list(WebhookEndpoint.objects.filter(is_active=True)
+                         .prefetch_related("channels"))
+        matches: list[tuple[OutboxEvent, WebhookEndpoint]] = []
+        for event in events:
+            for endpoint in endpoints:
+                channel_ids = {c.pk for c in endpoint.channels.all()}
+                if channel_ids and event.channel_id not in channel_ids:
+                    continue
+                if endpoint.subscribes_to(event.type):
+                    matches.append((event, endpoint))
+        counts: dict[int, int] = {}
+        for _, endpoint in matches:
+            counts[endpoint.pk] = counts.get(endpoint.pk, 0) + 1
+        next_sequence = _allocate_sequences(counts)
+        rows = []
+        for event, endpoint in matches:
+            rows.append(WebhookDelivery(
+                endpoint=endpoint, event=event, event_type=event.type,
+                reference=_reference(event), sequence=next_sequence[endpoint.pk],
+                next_attempt_at=now,
+            ))
+            next_sequence[endpoint.pk] += 1
+        WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
+        for endpoint_id in counts:
+            _enqueue_on_commit(endpoint_id)
+        return list(counts)
+
+
+# --- claiming ----------------------------------------------------------------------------------
+
+def _batch_size(endpoint: WebhookEndpoint) -> int:
+    # A batch is sent one by one; keep its worst case (every answer near the timeout) well
+    # inside the task's time limit.
+    budget = settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
+    return max(1, min(settings.ORDERFLOW_WEBHOOK_BATCH, budget // endpoint.timeout_seconds))
+
+
+@transaction.atomic
+def deliveries_claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
+    """Lease the due deliveries of one endpoint and count their attempt."""
+    endpoint = (WebhookEndpoint.objects.select_for_update(skip_locked=True)
+                .filter(pk=endpoint_id, is_active=True).first())
+    if endpoint is None:  # disabled, deleted, or another worker is claiming for it right now
+        return None, []
+    now = timezone.now()
+    limit = _batch_size(endpoint)
+    if endpoint.ordering == Ordering.STRICT:
+        # The oldest open delivery goes first; nothing overtakes it while it is being sent
+        # or waiting for a retry.
+        open_ = list(WebhookDelivery.objects.select_related("event")
+                     .filter(endpoint=endpoint,
+                             status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+                     .order_by("sequence")[:limit])
+        batch = []
+        for delivery in open_:
+            if delivery.status != DeliveryStatus.PENDING or delivery.next_attempt_at > now:
+                break
+            batch.append(delivery)
+    else:
+        batch = list(WebhookDelivery.objects.select_related("event")
+                     .select_for_update(skip_locked=True, of=("self",))
+                     .filter(endpoint=endpoint, status=DeliveryStatus.PENDING,
+                             next_attempt_at__lte=now)
+                     .order_by("sequence")[:limit])
+    if not batch:
+        return endpoint, []
+    lease = now + timedelta(seconds=endpoint.timeout_seconds * len(batch)
+                            + settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS)
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1,
+        series_attempts=F("series_attempts") + 1, lease_expires_at=lease, last_attempt_at=now,
+    )
+    for delivery in batch:
+        delivery.status = DeliveryStatus.SENDING
+        delivery.attempts += 1
+        delivery.series_attempts += 1
+        delivery.lease_expires_at = lease
+        delivery.last_attempt_at = now
+    return endpoint, batch
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+def webhook_body(delivery: WebhookDelivery) -> bytes:
+    """The payload every receiver gets: ``{id, type, created_at, sequence, data}``."""
+    event = delivery.event
+    return json.dumps({
+        "id": event.public_id,
+        "type": event.type,
+        "created_at": event.created_at,
+        "sequence": delivery.sequence,
+        "data": event.payload,
+    }, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def webhook_headers(endpoint: WebhookEndpoint, delivery: WebhookDelivery, body: bytes,
+                    *, timestamp: int) -> dict[str, str]:
+    msg_id = delivery.event.public_id
+    return {
+        **endpoint.custom_headers,
+        "content-type": "application/json",
+        "user-agent": outbound.USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhook_signatures(
+            secrets_=endpoint_signing_secrets(endpoint), msg_id=msg_id, timestamp=timestamp,
+            body=body),
+        "x-orderflow-attempt": str(delivery.attempts),
+        "x-orderflow-delivery-id": delivery.public_id,
+    }
+
+
+@dataclass
+class Sent:
+    delivery: WebhookDelivery
+    started_at: datetime
+    response: outbound.Response | None  # None: claimed but not sent (batch stopped early)
+
+
+def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery]) -> list[Sent]:
+    """POST each delivery in order. When the receiver is unreachable the rest of the batch is
+    not tried now (for a strict endpoint: after any failure), so one dead host cannot hold a
+    worker for a whole batch of timeouts."""
+    results = []
+    stop = False
+    for delivery in batch:
+        if stop:
+            results.append(Sent(delivery, timezone.now(), None))
+            continue
+        started = timezone.now()
+        body = webhook_body(delivery)
+        response = outbound.post(
+            endpoint.url, body=body, timeout=endpoint.timeout_seconds,
+            headers=webhook_headers(endpoint, delivery, body,
+                                    timestamp=int(started.timestamp())),
+        )
+        results.append(Sent(delivery, started, response))
+        ok = _judge(endpoint, response)[0] == AttemptOutcome.SUCCEEDED
+        if response.error_kind in ("dns", "connect", "timeout", "refused", "tls") \
+                or (endpoint.ordering == Ordering.STRICT and not ok):
+            stop = True
+    return results
+
+
+def _ack_matches(endpoint: WebhookEndpoint, body: str) -> bool:
+    rule = endpoint.ack_rule
+    if rule == AckRule.CONTAINS:
+        return endpoint.ack_value in body
+    if rule == AckRule.REGEX:
+        return re.search(endpoint.ack_value, body) is not None
+    if rule == AckRule.JSON_EQUALS:
+        try:
+            value = json.loads(body)
+            for part in endpoint.ack_field.split("."):
+                value = value[int(part)] if isinstance(value, list) else value[part]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return False
+        if isinstance(value, str):
+            return value == endpoint.ack_value
+        return json.dumps(value) == endpoint.ack_value or str(value) == endpoint.ack_value
+    return True
+
+
+def _judge(endpoint: WebhookEndpoint, response: outbound.Response) -> tuple[str, str, bool]:
+    """``(outcome, error, disable_endpoint)`` for one answer, before counting attempts."""
+    status = response.status
+    if status is None:
+        return AttemptOutcome.RETRY, response.error, False
+    if 200 <= status < 300:
+        if _ack_matches(endpoint, response.body):
+            return AttemptOutcome.SUCCEEDED, "", False
+        return AttemptOutcome.RETRY, "2xx but the acknowledgement rule did not match", False
+    if 300 <= status < 400:
+        return AttemptOutcome.RETRY, f"{status}: redirects are not followed", False
+    if status == 410:
+        return AttemptOutcome.DEAD, "410 Gone: the endpoint was disabled", True
+    if 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS \
+            and not endpoint.retry_client_errors:
+        return AttemptOutcome.DEAD, f"{status}: the receiver rejected the message", False
+    return AttemptOutcome.RETRY, f"HTTP {status}", False
+
+
+def retry_after_seconds(response: outbound.Response, now: datetime) -> float | None:
+    if response.status not in (429, 503):
+        return None
+    raw = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - now).total_seconds()) if when.tzinfo else None
+
+
+def retry_delay(series_attempts: int, *, rng: random.Random | None = None) -> float:
+    """Seconds before the next try after ``series_attempts`` failed tries, with jitter."""
+    schedule = settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE
+    base = schedule[min(series_attempts, len(schedule)) - 1]
+    jitter = settings.ORDERFLOW_WEBHOOK_RETRY_JITTER
+    return base * (rng or random).uniform(1 - jitter, 1 + jitter)
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def deliveries_record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
+    """Write what happened to a claimed batch: attempts, statuses, the log, the endpoint."""
+    now = timezone.now()
+    counts = {o: 0 for o in AttemptOutcome.values}
+    attempts, logs, changed = [], [], []
+    released = []
+    any_success = any_failure = False
+    disable_reason = ""
+    for sent in results:
+        delivery, response = sent.delivery, sent.response
+        if response is None:
+            released.append(delivery.pk)
+            continue
+        outcome, error, disable = _judge(endpoint, response)
+        next_at = None
+        if outcome == AttemptOutcome.RETRY:
+            if delivery.series_attempts >= endpoint.max_attempts:
+                outcome, error = AttemptOutcome.DEAD, f"{error} (attempt {delivery.attempts}, " \
+                                                      f"max attempts reached)"
+            else:
+                wait = retry_after_seconds(response, now)
+                if wait is None:
+                    wait = retry_delay(delivery.series_attempts)
+                next_at = now + timedelta(seconds=min(wait, 86400))
+        if disable:
+            disable_reason = (f"The receiver answered 410 Gone on "
+                              f"{now:%Y-%m-%d %H:%M} UTC.")
+        counts[outcome] += 1
+        any_success |= outcome == AttemptOutcome.SUCCEEDED
+        any_failure |= outcome != AttemptOutcome.SUCCEEDED
+        delivery.last_status_code = response.status
+        delivery.last_error = (error or "")[:500]
+        delivery.lease_expires_at = None
+        if outcome == AttemptOutcome.SUCCEEDED:
+            delivery.status, delivery.delivered_at = DeliveryStatus.SUCCEEDED, now
+        elif outcome == AttemptOutcome.DEAD:
+            delivery.status, delivery.dead_at = DeliveryStatus.DEAD, now
+        else:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, next_at
+        changed.append(delivery)
+        attempts.append(WebhookAttempt(
+            delivery=delivery, number=delivery.attempts, started_at=sent.started_at,
+            url=endpoint.url, status_code=response.status, latency_ms=response.latency_ms,
+            outcome=outcome, error=delivery.last_error, response_headers=response.headers,
+            response_body=response.body, next_attempt_at=next_at,
+        ))
+        logs.append(TransactionLog(
+            direction=TransactionLog.Direction.OUTBOUND, kind=TransactionLog.Kind.WEBHOOK,
+            correlation_id=delivery.event.public_id, client=endpoint.public_id, method="POST",
+            endpoint=endpoint.url[:300], status_code=response.status or 0,
+            code=outcome if outcome != AttemptOutcome.RETRY else "retry",
+            latency_ms=response.latency_ms,
+            object_ids=" ".join(filter(None, [delivery.reference, delivery.event.aggregate_id])),
+            request_headers={"webhook-id": delivery.event.public_id,
+                             "webhook-signature": "[redacted]",
+                             "x-orderflow-attempt": str(delivery.attempts)},
+            request_body=f"{delivery.event_type} #{delivery.sequence}",
+            response_body=response.body,
+        ))
+    if released:  # never sent: give the attempt back
+        WebhookDelivery.objects.filter(pk__in=released, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.PENDING, attempts=F("attempts") - 1,
+            series_attempts=F("series_attempts") - 1, lease_expires_at=None)
+    if changed:
+        WebhookDelivery.objects.bulk_update(changed, [
+            "status", "last_status_code", "last_error", "lease_expires_at", "next_attempt_at",
+            "delivered_at", "dead_at",
+        ])
+        WebhookAttempt.objects.bulk_create(attempts)
+        TransactionLog.objects.bulk_create(logs)
+    _endpoint_health(endpoint, now, any_success=any_success, any_failure=any_failure,
+                     disable_reason=disable_reason)
+    return counts
+
+
+def _endpoint_health(endpoint, now, *, any_success, any_failure, disable_reason) -> None:
+    """Track the failing streak; disable after 410 or after failing for days."""
+    fields = {}
+    if any_success and endpoint.failing_since is not None:
+        fields["failing_since"] = None
+    elif any_failure and not any_success and endpoint.failing_since is None:
+        fields["failing_since"] = now
+    failing_since = fields.get("failing_since", endpoint.failing_since)
+    if not disable_reason and failing_since is not None and any_failure and not any_success \
+            and now - failing_since >= settings.ORDERFLOW_WEBHOOK_DISABLE_AFTER:
+        days = settings.ORDERFLOW_WEBHOOK_DISABLE_AFTER.days
+        disable_reason = f"Every delivery failed for {days} days (since {failing_since:%Y-%m-%d})."
+    if disable_reason:
+        fields.update(is_active=False, disabled_reason=disable_reason[:200])
+    if fields:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**fields, updated_at=now)
+        for name, value in fields.items():
+            setattr(endpoint, name, value)
+    if disable_reason:
+        transaction.on_commit(lambda: _mail_admins_disabled(endpoint.pk, disable_reason))
+
+
+def _mail_admins_disabled(endpoint_id: int, reason: str) -> None:
+    endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
+    User = get_user_model()
+    recipients = sorted({
+        u.email for u in User.objects.filter(is_active=True, is_staff=True).exclude(email="")
+        .filter(Q(is_superuser=True) | Q(user_permissions__codename="webhooks_manage")
+                | Q(groups__permissions__codename="webhooks_manage"))
+    })
+    if not recipients:
+        logger.warning("webhook endpoint %s disabled and no admin has an e-mail address",
+                       endpoint.url)
+        return
+    pending = endpoint.deliveries.filter(status=DeliveryStatus.PENDING).count()
+    send_mail(
+        subject=f"[OrderFlow] Webhook endpoint disabled: {endpoint}",
+        message=(f"The webhook endpoint {endpoint.url} ({endpoint.public_id}) was disabled.\n\n"
+                 f"Why: {reason}\n"
+                 f"Deliveries waiting: {pending}. They are sent when the endpoint is switched "
+                 f"back on; dead deliveries can be replayed from the admin.\n"),
+        from_email=None, recipient_list=recipients, fail_silently=True,
+    )
+
+
+# --- replay, sweeping, pruning -----------------------------------------------------------------
+
+@transaction.atomic
+def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
+    """Send a dead (or delivered) delivery again, same ``webhook-id``, fresh attempt budget."""
+    locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    if locked.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+        raise Conflict(f"Delivery {locked.public_id} is already {locked.status}.",
+                       code="delivery_in_progress")
+    locked.status = DeliveryStatus.PENDING
+    locked.series_attempts = 0
+    locked.next_attempt_at = timezone.now()
+    locked.dead_at = None
+    locked.last_error = f"replayed by {actor.display}"[:500]
+    locked.save(update_fields=["status", "series_attempts", "next_attempt_at", "dead_at",
+                               "last_error"])
+    _enqueue_on_commit(locked.endpoint_id)
+    return locked
+
+
+def webhook_deliveries_replay(*, deliveries, actor: Actor) -> int:
+    replayed = 0
+    for delivery in deliveries:
+        try:
+            webhook_delivery_replay(delivery=delivery, actor=actor)
+            replayed += 1
+        except Conflict:
+            continue
+    return replayed
+
+
+@transaction.atomic
+def deliveries_reclaim_lost() -> int:
+    """Leases past their end belong to workers that died: count a lost attempt, retry now."""
+    now = timezone.now()
+    lost = list(WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("endpoint")
+                .filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)[:1000])
+    attempts = []
+    for delivery in lost:
+        dead = delivery.series_attempts >= delivery.endpoint.max_attempts
+        delivery.status = DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING
+        delivery.dead_at = now if dead else None
+        delivery.next_attempt_at = None if dead else now
+        delivery.lease_expires_at = None
+        delivery.last_error = "the worker stopped before recording the result"
+        attempts.append(WebhookAttempt(
+            delivery=delivery, number=delivery.attempts, started_at=delivery.last_attempt_at
+            or now, url=delivery.endpoint.url, outcome=AttemptOutcome.DEAD if dead
+            else AttemptOutcome.LOST, error=delivery.last_error,
+        ))
+    if lost:
+        WebhookDelivery.objects.bulk_update(lost, ["status", "dead_at", "next_attempt_at",
+                                                   "lease_expires_at", "last_error"])
+        WebhookAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
+    return len(lost)
+
+
+def endpoints_due() -> list[int]:
+    return list(WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now(),
+        endpoint__is_active=True,
+    ).values_list("endpoint_id", flat=True).distinct().order_by())
+
+
+def webhooks_sweep() -> dict:
+    """Beat's safety net: fan out, take back dead workers' leases, re-enqueue what is due."""
+    dispatched = 0
+    while True:
+        endpoints = outbox_dispatch()
+        if not endpoints and not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists():
+            break
+        dispatched += 1
+        if dispatched > 100:
+            break
+    reclaimed = deliveries_reclaim_lost()
+    due = endpoints_due()
+    for endpoint_id in due:
+        enqueue_delivery(endpoint_id)
+    return {"batches_dispatched": dispatched, "reclaimed": reclaimed, "endpoints_due": len(due)}
+
+
+def webhook_log_prune() -> dict:
+    """Delivered deliveries and their attempts past retention; dead ones stay for replay.
+    Outbox events go when nothing references them any more."""
+    cutoff = timezone.now() - settings.ORDERFLOW_WEBHOOK_LOG_RETENTION
+    deliveries, _ = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.SUCCEEDED, created_at__lt=cutoff).delete()
+    outbox_cutoff = timezone.now() - settings.ORDERFLOW_OUTBOX_RETENTION
+    events, _ = OutboxEvent.objects.filter(
+        dispatched_at__isnull=False, created_at__lt=outbox_cutoff, deliveries__isnull=True,
+    ).delete()
+    return {"deliveries": deliveries, "events": events}
+
+
+# --- enqueueing --------------------------------------------------------------------------------
+
+def enqueue_delivery(endpoint_id: int) -> None:
+    """Hand an endpoint's due deliveries to a worker. A broker outage is logged, not raised:
+    the rows are in the database and the sweeper sends them when the broker is back."""
+    from bridges.tasks import deliver_webhooks_task
+
+    try:
+        deliver_webhooks_task.apply_async(args=[endpoint_id], retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper recovers
+        logger.warning("could not enqueue webhook delivery for endpoint %s: %s",
+                       endpoint_id, exc)
+
+
+def _enqueue_on_commit(endpoint_id: int) -> None:
+    transaction.on_commit(lambda: enqueue_delivery(endpoint_id))
+
+
+def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float = 20.0) -> dict[str, int]:
+    """What a delivery task does: claim, send, record, until nothing is due or the time
+    budget is spent (then the task re-enqueues itself)."""
+    import time
+
+    totals = {o: 0 for o in AttemptOutcome.values}
+    totals["more"] = 0
+    started = time.monotonic()
+    while True:
+        endpoint, batch = deliveries_claim(endpoint_id=endpoint_id)
+        if not batch:
+            return totals
+        results = deliveries_send(endpoint, batch)
+        for outcome, n in deliveries_record(endpoint, results).items():
+            totals[outcome] += n
+        if time.monotonic() - started > budget_seconds:
+            totals["more"] = 1
+            return totals

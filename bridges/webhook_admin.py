@@ -1,0 +1,1 @@
+"""Admin for webhook_admin (registered on import from bridges/admin.py)."""
