@@ -1,0 +1,36 @@
+"""The catalogue of webhook event types: what endpoints can subscribe to.
+
+Every type an app emits through ``orderflow.outbox.emit`` is listed here (a test keeps the two
+in step) and documented with an example payload in docs/webhooks.md.
+"""
+
+EVENT_TYPES: dict[str, str] = {
+    "cart.created": "A cart was created (API, bridge or admin).",
+    "order.created": "An order was placed (checkout, bridge, import or staff).",
+    "order.confirmed": "An order was confirmed: paid, COD/terms, or approved.",
+    "order.approval_requested": "An order waits for a B2B approver.",
+    "order.approval_recorded": "One approval level was granted; more levels remain.",
+    "order.approved": "The last approval level was granted.",
+    "order.declined": "An approver declined the order.",
+    "order.canceled": "The order was canceled; reserved stock was released.",
+    "order.completed": "Every line was shipped and the order is complete.",
+    "order.updated": "A staged edit was applied to the order's lines or totals.",
+    "order.fulfillment_updated": "Lines were shipped; the fulfillment status changed.",
+    "payment.authorized": "A payment authorization succeeded.",
+    "payment.authorized_failed": "A payment authorization failed.",
+    "payment.captured": "Money was captured.",
+    "payment.captured_failed": "A capture failed.",
+    "payment.refunded": "Money was refunded.",
+    "payment.refunded_failed": "A refund failed.",
+    "payment.voided": "An authorization was voided.",
+    "payment.voided_failed": "Voiding an authorization failed.",
+    "invoice.issued": "An invoice was issued for an order.",
+    "invoice.paid": "An invoice was marked paid.",
+    "invoice.voided": "An invoice was voided.",
+    "supplier_order.created": "Lines were forwarded to an outside supplier.",
+    "supplier_order.updated": "A supplier order's lines changed after an order edit.",
+    "supplier_order.acknowledged": "The supplier acknowledged its order.",
+    "supplier_order.canceled": "A supplier order was canceled.",
+    "product.stock_changed": "A product's stock was adjusted by staff or an import.",
+    "webhook.test": "Sent by the \"send test event\" button; only to that endpoint.",
+}
