@@ -369,9 +369,9 @@ class Sent:
 
 
 def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery]) -> list[Sent]:
-    """POST each delivery in order. When the receiver is unreachable the rest of the batch is
-    not tried now (for a strict endpoint: after any failure), so one dead host cannot hold a
-    worker for a whole batch of timeouts."""
+    """POST each delivery in order. When the receiver is unreachable or answers 410 the rest of
+    the batch is not tried now (for a strict endpoint: after any failure), so one dead host
+    cannot hold a worker for a whole batch of timeouts."""
     results = []
     stop = False
     for delivery in batch:
@@ -386,9 +386,9 @@ def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery]) -> 
                                     timestamp=int(started.timestamp())),
         )
         results.append(Sent(delivery, started, response))
-        ok = _judge(endpoint, response)[0] == AttemptOutcome.SUCCEEDED
-        if response.error_kind in ("dns", "connect", "timeout", "refused", "tls") \
-                or (endpoint.ordering == Ordering.STRICT and not ok):
+        outcome, _, disables = _judge(endpoint, response)
+        if disables or response.error_kind in ("dns", "connect", "timeout", "refused", "tls") \
+                or (endpoint.ordering == Ordering.STRICT and outcome != AttemptOutcome.SUCCEEDED):
             stop = True
     return results
 
