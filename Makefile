@@ -42,7 +42,9 @@ run: install
 	@echo "  Health     http://$(ORDERFLOW_HOST):$(ORDERFLOW_PORT)/healthz"
 	@echo "  Ctrl-C stops web, worker and beat."
 	@echo ""
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho -f Procfile start
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	ORDERFLOW_WEBHOOK_ALLOW_PRIVATE="$${ORDERFLOW_WEBHOOK_ALLOW_PRIVATE-127.0.0.1,::1,localhost}" \
+	exec $(VENV)/bin/honcho -f Procfile start
 
 ## Install the test extras and run the whole suite.
 test: install-test

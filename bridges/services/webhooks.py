@@ -664,13 +664,14 @@ def webhook_log_prune() -> dict:
     """Delivered deliveries and their attempts past retention; dead ones stay for replay.
     Outbox events go when nothing references them any more."""
     cutoff = timezone.now() - settings.ORDERFLOW_WEBHOOK_LOG_RETENTION
-    deliveries, _ = WebhookDelivery.objects.filter(
+    _, deleted = WebhookDelivery.objects.filter(
         status=DeliveryStatus.SUCCEEDED, created_at__lt=cutoff).delete()
     outbox_cutoff = timezone.now() - settings.ORDERFLOW_OUTBOX_RETENTION
     events, _ = OutboxEvent.objects.filter(
         dispatched_at__isnull=False, created_at__lt=outbox_cutoff, deliveries__isnull=True,
     ).delete()
-    return {"deliveries": deliveries, "events": events}
+    return {"deliveries": deleted.get("bridges.WebhookDelivery", 0),
+            "attempts": deleted.get("bridges.WebhookAttempt", 0), "events": events}
 
 
 # --- enqueueing --------------------------------------------------------------------------------

@@ -531,3 +531,35 @@ def test_a_batch_costs_the_same_statements_for_1_or_15_deliveries(
         webhooks.deliveries_record(endpoint, results)
     assert WebhookAttempt.objects.count() == events
     assert json.loads(rx.wait_for(events)[-1].body)["sequence"] == events
+
+
+# --- wake-ups and housekeeping -----------------------------------------------------------------
+
+def test_a_transaction_wakes_the_dispatcher_once_after_commit(
+        django_capture_on_commit_callbacks):
+    from orderflow.outbox import _dispatch_after_commit, emit_many
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        emit("order.created", {"number": "OF-1"})
+        emit_many([("order.confirmed", {"number": "OF-1"}, None, None),
+                   ("invoice.issued", {"number": "INV-1"}, None, None)])
+    assert callbacks == [_dispatch_after_commit]
+
+
+def test_pruning_keeps_dead_and_recent_deliveries(rx):
+    endpoint = endpoint_for(rx)
+    rx.script([200, 400])
+    produce(number="OF-old")
+    produce(number="OF-dead")
+    produce(number="OF-new")
+    deliver(endpoint)
+    statuses = dict(endpoint.deliveries.values_list("reference", "status"))
+    assert statuses == {"OF-old": "succeeded", "OF-dead": "dead", "OF-new": "succeeded"}
+    long_ago = timezone.now() - timedelta(days=31)
+    endpoint.deliveries.exclude(reference="OF-new").update(created_at=long_ago)
+    from orderflow.models import OutboxEvent
+
+    OutboxEvent.objects.update(created_at=long_ago)
+    assert webhooks.webhook_log_prune() == {"deliveries": 1, "attempts": 1, "events": 1}
+    assert set(endpoint.deliveries.values_list("reference", flat=True)) == {"OF-dead", "OF-new"}
+    assert OutboxEvent.objects.count() == 2  # still referenced by the kept deliveries
