@@ -26,6 +26,15 @@ def pytest_sessionstart(session):
             pytest.exit(f"Redis is required and unreachable: {exc}", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_api_key_cache():
+    """Each test starts with no API key rows cached from another test's rolled-back data."""
+    from bridges.api.authentication import api_key_cache_forget
+
+    api_key_cache_forget()
+    yield
+
+
 @pytest.fixture
 def staff_user(db):
     return factories.StaffUserFactory()

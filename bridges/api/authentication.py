@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from rest_framework import authentication, exceptions
 
 from bridges.keys import hash_key, parse_key, shopper_token_read
@@ -35,6 +38,35 @@ class StorefrontUser:
         return f"api key {self.api_key.prefix}"
 
 
+# key hash -> (monotonic expiry, ApiKey). Every storefront request authenticates, and the key
+# row almost never changes, so each server process keeps what it read for a few seconds
+# (ORDERFLOW_API_KEY_CACHE_SECONDS): a revocation reaches every process within that time,
+# and this process at once.
+_key_cache: dict[str, tuple[float, ApiKey]] = {}
+_KEY_CACHE_MAX = 1024
+
+
+def api_key_cache_forget(key_hash: str | None = None) -> None:
+    if key_hash is None:
+        _key_cache.clear()
+    else:
+        _key_cache.pop(key_hash, None)
+
+
+def _api_key_by_hash(key_hash: str) -> ApiKey | None:
+    ttl = settings.ORDERFLOW_API_KEY_CACHE_SECONDS
+    now = time.monotonic()
+    hit = _key_cache.get(key_hash) if ttl > 0 else None
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    api_key = ApiKey.objects.filter(key_hash=key_hash).first()
+    if api_key is not None and ttl > 0:
+        if len(_key_cache) >= _KEY_CACHE_MAX:
+            _key_cache.clear()
+        _key_cache[key_hash] = (now + ttl, api_key)
+    return api_key
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -48,10 +80,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = header[len(self.keyword) + 1:].strip()
         if parse_key(raw) is None:
             raise exceptions.AuthenticationFailed("Malformed API key.")
-        try:
-            api_key = ApiKey.objects.get(key_hash=hash_key(raw))
-        except ApiKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Unknown API key.") from None
+        api_key = _api_key_by_hash(hash_key(raw))
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown API key.")
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         customer = self.shopper(request, api_key)

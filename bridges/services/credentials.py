@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from bridges.api.authentication import api_key_cache_forget
 from bridges.keys import display_prefix, generate_key, hash_key
 from bridges.models import (
     ApiKey,
@@ -50,6 +51,11 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
         raise Conflict(f"{locked} is already revoked.", code="already_revoked")
     locked.revoked_at = timezone.now()
     locked.save(update_fields=["revoked_at", "updated_at"])
+    # This process forgets it now and again after commit (a request in between may have
+    # cached the old row); other processes when their entry expires
+    # (ORDERFLOW_API_KEY_CACHE_SECONDS).
+    api_key_cache_forget(locked.key_hash)
+    transaction.on_commit(lambda: api_key_cache_forget(locked.key_hash))
     return locked
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from bridges.keys import SHOPPER_TOKEN_SALT
 from bridges.models import ApiKey
@@ -40,6 +41,26 @@ def test_revoked_key_is_401(shop):
     key = ApiKey.objects.get(name="shop secret")
     api_key_revoke(api_key=key, actor=Actor.system())
     problem(shop.client(shop.secret).get("/api/v1/products"), 401, "authentication_failed")
+
+
+def test_a_key_revoked_by_another_process_is_refused_once_the_cache_entry_expires(shop):
+    from django.test import override_settings
+
+    from bridges.api.authentication import api_key_cache_forget
+
+    client = shop.client(shop.secret)
+    assert client.get("/api/v1/products").status_code == 200
+    # Another server process revokes it: this one still holds the row for a few seconds...
+    ApiKey.objects.filter(name="shop secret").update(revoked_at=timezone.now())
+    assert client.get("/api/v1/products").status_code == 200
+    # ...and refuses it once the entry is gone (expired, or with caching switched off).
+    api_key_cache_forget()
+    problem(client.get("/api/v1/products"), 401, "authentication_failed")
+    with override_settings(ORDERFLOW_API_KEY_CACHE_SECONDS=0):
+        ApiKey.objects.filter(name="shop secret").update(revoked_at=None)
+        assert client.get("/api/v1/products").status_code == 200
+        ApiKey.objects.filter(name="shop secret").update(revoked_at=timezone.now())
+        problem(client.get("/api/v1/products"), 401, "authentication_failed")
 
 
 def test_publishable_key_reads_catalog_and_uses_anonymous_carts(shop):
