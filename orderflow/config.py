@@ -179,7 +179,15 @@ def parse_broker(env: dict, var_dir: Path) -> tuple[str, dict]:
     _scheme(env, "CELERY_BROKER_URL", BROKER_SCHEMES)
     url = env["CELERY_BROKER_URL"].strip()
     # Tasks have hard time limits far below this; a countdown never relies on it.
-    return url, {"visibility_timeout": 3600}
+    options = {"visibility_timeout": 3600}
+    if url.startswith(("redis", "rediss")):
+        # Publishing (e.g. the outbox wake-up after a checkout commits) fails fast when the
+        # broker is down instead of redis-py's ~6 s of reconnects inside a web request: the
+        # rows are committed and beat's sweepers send them when the broker is back. The
+        # worker's own reconnection follows broker_connection_* settings, not these.
+        options.update(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2,
+                       socket_connect_timeout=2)
+    return url, options
 
 
 def parse_redis(env: dict) -> str | None:
