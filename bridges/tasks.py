@@ -22,10 +22,7 @@ def prune_bridge_records_task() -> dict:
 @shared_task(name="bridges.tasks.dispatch_outbox_task", time_limit=120, soft_time_limit=100)
 def dispatch_outbox_task() -> int:
     """Enqueued on commit of every transaction that wrote outbox events."""
-    batches = 0
-    while webhooks.outbox_dispatch() and batches < 20:
-        batches += 1
-    return batches
+    return webhooks.outbox_dispatch_all(max_batches=20)
 
 
 @shared_task(name="bridges.tasks.deliver_webhooks_task", time_limit=DELIVERY_TIME_LIMIT,

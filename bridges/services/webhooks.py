@@ -234,31 +234,34 @@ def _reference(event: OutboxEvent) -> str:
     return event.aggregate_id
 
 
-def outbox_dispatch(*, limit: int = 500) -> list[int]:
-    """Fan out up to ``limit`` undispatched events; returns the endpoints that got deliveries."""
+def outbox_dispatch(*, limit: int = 500) -> int:
+    """Fan out up to ``limit`` undispatched events, oldest first; returns how many events were
+    taken (0: nothing left). Endpoints that got deliveries are woken after commit."""
     with transaction.atomic():
         _dispatch_lock()
         events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True)
                       .order_by("id")[:limit])
         if not events:
-            return []
+            return 0
         now = timezone.now()
         claimed = OutboxEvent.objects.filter(
             pk__in=[e.pk for e in events], dispatched_at__isnull=True,
         ).update(dispatched_at=now)
         if claimed != len(events):  # another dispatcher (SQLite has no advisory lock)
             transaction.set_rollback(True)
-            return []
-        endpoints = list(WebhookEndpoint.objects.filter(is_active=True)
-                         .prefetch_related("channels"))
-        matches: list[tuple[OutboxEvent, WebhookEndpoint]] = []
-        for event in events:
-            for endpoint in endpoints:
-                channel_ids = {c.pk for c in endpoint.channels.all()}
-                if channel_ids and event.channel_id not in channel_ids:
-                    continue
-                if endpoint.subscribes_to(event.type):
-                    matches.append((event, endpoint))
+            return 0
+        endpoints = [
+            (endpoint, {c.pk for c in endpoint.channels.all()})
+            for endpoint in WebhookEndpoint.objects.filter(is_active=True)
+            .prefetch_related("channels")
+        ]
+        matches: list[tuple[OutboxEvent, WebhookEndpoint]] = [
+            (event, endpoint)
+            for event in events
+            for endpoint, channel_ids in endpoints
+            if (not channel_ids or event.channel_id in channel_ids)
+            and endpoint.subscribes_to(event.type)
+        ]
         counts: dict[int, int] = {}
         for _, endpoint in matches:
             counts[endpoint.pk] = counts.get(endpoint.pk, 0) + 1
@@ -274,7 +277,18 @@ def outbox_dispatch(*, limit: int = 500) -> list[int]:
         WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
         for endpoint_id in counts:
             _enqueue_on_commit(endpoint_id)
-        return list(counts)
+        return len(events)
+
+
+def outbox_dispatch_all(*, max_batches: int = 100) -> int:
+    """Dispatch until the outbox is empty (or ``max_batches`` were taken); events taken."""
+    total = 0
+    for _ in range(max_batches):
+        taken = outbox_dispatch()
+        if not taken:
+            break
+        total += taken
+    return total
 
 
 # --- claiming ----------------------------------------------------------------------------------
@@ -645,19 +659,12 @@ def endpoints_due() -> list[int]:
 
 def webhooks_sweep() -> dict:
     """Beat's safety net: fan out, take back dead workers' leases, re-enqueue what is due."""
-    dispatched = 0
-    while True:
-        endpoints = outbox_dispatch()
-        if not endpoints and not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists():
-            break
-        dispatched += 1
-        if dispatched > 100:
-            break
+    dispatched = outbox_dispatch_all()
     reclaimed = deliveries_reclaim_lost()
     due = endpoints_due()
     for endpoint_id in due:
         enqueue_delivery(endpoint_id)
-    return {"batches_dispatched": dispatched, "reclaimed": reclaimed, "endpoints_due": len(due)}
+    return {"events_dispatched": dispatched, "reclaimed": reclaimed, "endpoints_due": len(due)}
 
 
 def webhook_log_prune() -> dict:
