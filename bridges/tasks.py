@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from bridges.services import bridge_records_prune, idempotency_keys_prune, webhooks
+from orderflow.outbox import wake_flag_clear
 
 # Well under the Redis visibility timeout (1 h), and above one batch's worst case
 # (ORDERFLOW_WEBHOOK_BATCH_SECONDS of slow answers) plus the loop's 20 s budget.
@@ -21,8 +22,13 @@ def prune_bridge_records_task() -> dict:
 
 @shared_task(name="bridges.tasks.dispatch_outbox_task", time_limit=120, soft_time_limit=100)
 def dispatch_outbox_task() -> int:
-    """Enqueued on commit of every transaction that wrote outbox events."""
-    return webhooks.outbox_dispatch_all(max_batches=20)
+    """Woken after commit of transactions that wrote outbox events (coalesced: see
+    orderflow.outbox.WAKE_FLAG, cleared here before the outbox is read)."""
+    wake_flag_clear()
+    taken = webhooks.outbox_dispatch_all(max_batches=20)
+    if taken >= 20 * webhooks.DISPATCH_BATCH:  # more may be waiting: continue in a new task
+        webhooks.enqueue_task(dispatch_outbox_task)
+    return taken
 
 
 @shared_task(name="bridges.tasks.deliver_webhooks_task", time_limit=DELIVERY_TIME_LIMIT,
@@ -30,7 +36,7 @@ def dispatch_outbox_task() -> int:
 def deliver_webhooks_task(endpoint_id: int) -> dict:
     totals = webhooks.endpoint_deliver_due(endpoint_id)
     if totals.pop("more"):
-        webhooks.enqueue_delivery(endpoint_id)
+        webhooks.enqueue_task(deliver_webhooks_task, endpoint_id)
     return totals
 
 
@@ -42,3 +48,25 @@ def sweep_webhooks_task() -> dict:
 @shared_task(name="bridges.tasks.prune_webhook_log_task")
 def prune_webhook_log_task() -> dict:
     return webhooks.webhook_log_prune()
+
+
+# --- scheduled exports (bridges.services.exports) ----------------------------------------------
+
+from bridges.services import exports  # noqa: E402
+
+
+@shared_task(name="bridges.tasks.run_export_task", time_limit=exports.EXPORT_TIME_LIMIT,
+             soft_time_limit=exports.EXPORT_TIME_LIMIT - 30)
+def run_export_task(schedule_id: int, trigger: str = "schedule") -> dict:
+    """Beat runs it with the schedule's crontab (kwargs ``{"schedule_id": …}``); "Run now"
+    and the retry sweep queue it too. Running it twice exports nothing twice."""
+    run = exports.export_run(schedule_id=schedule_id, trigger=trigger)
+    if run is None:
+        return {"ran": False}
+    return {"ran": True, "run": run.public_id, "status": run.status,
+            "orders": run.order_count, "rows": run.row_count}
+
+
+@shared_task(name="bridges.tasks.retry_exports_task", time_limit=120, soft_time_limit=100)
+def retry_exports_task() -> dict:
+    return exports.export_runs_retry_due()

@@ -50,6 +50,7 @@ RESERVED_HEADERS = re.compile(
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+(\.[a-z_]+)+)$")
 TEST_EVENT = "webhook.test"
+DISPATCH_BATCH = 500  # outbox events fanned out per transaction
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def _reference(event: OutboxEvent) -> str:
     return event.aggregate_id
 
 
-def outbox_dispatch(*, limit: int = 500) -> int:
+def outbox_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
     """Fan out up to ``limit`` undispatched events, oldest first; returns how many events were
     taken (0: nothing left). Endpoints that got deliveries are woken after commit."""
     with transaction.atomic():
@@ -683,16 +684,20 @@ def webhook_log_prune() -> dict:
 
 # --- enqueueing --------------------------------------------------------------------------------
 
+def enqueue_task(task, *args) -> None:
+    """Send a task; a broker outage is logged, not raised: the work is in the database and
+    the sweeper enqueues it again when the broker is back."""
+    try:
+        task.apply_async(args=list(args), retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper recovers
+        logger.warning("could not enqueue %s%s: %s", task.name, tuple(args), exc)
+
+
 def enqueue_delivery(endpoint_id: int) -> None:
-    """Hand an endpoint's due deliveries to a worker. A broker outage is logged, not raised:
-    the rows are in the database and the sweeper sends them when the broker is back."""
+    """Hand an endpoint's due deliveries to a worker."""
     from bridges.tasks import deliver_webhooks_task
 
-    try:
-        deliver_webhooks_task.apply_async(args=[endpoint_id], retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper recovers
-        logger.warning("could not enqueue webhook delivery for endpoint %s: %s",
-                       endpoint_id, exc)
+    enqueue_task(deliver_webhooks_task, endpoint_id)
 
 
 def _enqueue_on_commit(endpoint_id: int) -> None:
