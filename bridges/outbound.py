@@ -84,7 +84,12 @@ def check_url(url: str, *, resolve: bool = True) -> None:
     every address the host resolves to must be public or allow-listed; a host that does not
     resolve (yet) is accepted here and fails at send time, where it is logged.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range or not a number
+        parts.hostname and parts.hostname.encode("idna")
+    except (ValueError, UnicodeError):
+        raise AddressRefused("Not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise AddressRefused("The URL must be an http(s) URL with a host.")
     if parts.username or parts.password:

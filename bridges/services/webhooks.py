@@ -62,12 +62,13 @@ ENDPOINT_FIELDS = {
 }
 
 
-def _validate_endpoint(values: dict) -> None:
+def _validate_endpoint(values: dict, *, check_url: bool = True) -> None:
     errors: dict[str, list[str]] = {}
-    try:
-        outbound.check_url(values["url"])
-    except outbound.AddressRefused as exc:
-        errors["url"] = [str(exc)]
+    if check_url:  # an unchanged URL is not looked up again: switching off must always work
+        try:
+            outbound.check_url(values["url"])
+        except outbound.AddressRefused as exc:
+            errors["url"] = [str(exc)]
     event_types = values["event_types"]
     if not isinstance(event_types, list) or not event_types:
         errors["event_types"] = ["Subscribe to at least one event type (or \"*\")."]
@@ -93,6 +94,8 @@ def _validate_endpoint(values: dict) -> None:
         errors["ack_field"] = ["Name the JSON field to compare."]
     elif rule == AckRule.CONTAINS and not expected:
         errors["ack_value"] = ["Give the text the body must contain."]
+    if not errors.get("event_types"):
+        values["event_types"] = list(dict.fromkeys(event_types))
     headers = values["custom_headers"]
     if not isinstance(headers, dict) or len(headers) > 20:
         errors["custom_headers"] = ["An object of at most 20 header names to values."]
@@ -125,6 +128,14 @@ def _endpoint_values(endpoint: WebhookEndpoint | None, changes: dict) -> dict:
     return values
 
 
+def webhook_endpoint_validate(*, endpoint: WebhookEndpoint | None, changes: dict) -> dict:
+    """The endpoint's values after ``changes``, or ``ValidationFailed`` with field errors:
+    what create/update check, for forms that want to show errors before saving."""
+    values = _endpoint_values(endpoint, {k: v for k, v in changes.items() if k != "channels"})
+    _validate_endpoint(values, check_url=endpoint is None or values["url"] != endpoint.url)
+    return values
+
+
 @transaction.atomic
 def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None,
                             **options) -> WebhookEndpoint:
@@ -149,11 +160,12 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookE
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     channels = changes.pop("channels", None)
     values = _endpoint_values(locked, changes)
-    _validate_endpoint(values)
+    _validate_endpoint(values, check_url="url" in changes and changes["url"] != locked.url)
+    was_active = locked.is_active
     for name in changes:
         setattr(locked, name, values[name])
     update = [*changes, "updated_at"]
-    if changes.get("is_active") and not endpoint.is_active:
+    if changes.get("is_active") and not was_active:
         # Switched back on: start a new failing streak and resume what waited meanwhile.
         locked.disabled_reason, locked.failing_since = "", None
         update += ["disabled_reason", "failing_since"]

@@ -76,13 +76,13 @@ def problem_json_response(request=None, **kwargs) -> JsonResponse:
     return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
-def _field_errors(detail) -> dict:
+def field_errors(detail) -> dict:
     if isinstance(detail, dict):
         return {
-            key: _messages(value) if not isinstance(value, dict) else _field_errors(value)
+            key: _messages(value) if not isinstance(value, dict) else field_errors(value)
             for key, value in detail.items()
         }
-    return {"non_field_errors": _messages(detail)}
+    return {"nonfield_errors": _messages(detail)}
 
 
 def _messages(value) -> list:
@@ -90,7 +90,7 @@ def _messages(value) -> list:
         out = []
         for item in value:
             if isinstance(item, dict):
-                out.append(_field_errors(item))
+                out.append(field_errors(item))
             else:
                 out.append(str(item))
         return out
@@ -122,7 +122,7 @@ def problem_exception_handler(exc, context):
             code="validation_error",
             detail="The request has invalid fields; see errors.",
             title="Invalid input",
-            errors=_field_errors(exc.detail),
+            errors=field_errors(exc.detail),
         )
     else:
         default_code = getattr(exc, "default_code", "error")

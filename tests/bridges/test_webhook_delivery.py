@@ -563,3 +563,30 @@ def test_pruning_keeps_dead_and_recent_deliveries(rx):
     assert webhooks.webhook_log_prune() == {"deliveries": 1, "attempts": 1, "events": 1}
     assert set(endpoint.deliveries.values_list("reference", flat=True)) == {"OF-dead", "OF-new"}
     assert OutboxEvent.objects.count() == 2  # still referenced by the kept deliveries
+
+
+def test_an_endpoint_whose_address_is_no_longer_allowed_can_still_be_switched_off(rx):
+    endpoint = endpoint_for(rx)
+    with override_settings(ORDERFLOW_WEBHOOK_ALLOW_PRIVATE=[]):
+        off = webhooks.webhook_endpoint_update(endpoint=endpoint, is_active=False)
+        assert not off.is_active
+        with pytest.raises(ValidationFailed):  # a changed URL is checked, though
+            webhooks.webhook_endpoint_update(endpoint=off, url=rx.url("/moved"))
+
+
+def test_switching_an_endpoint_back_on_starts_a_new_streak_whatever_object_is_passed(rx):
+    endpoint = endpoint_for(rx)
+    webhooks.webhook_endpoint_update(endpoint=endpoint, is_active=False)
+    type(endpoint).objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now(), disabled_reason="410")
+    endpoint.is_active = True  # e.g. a form that already copied its values onto the object
+    on = webhooks.webhook_endpoint_update(endpoint=endpoint, is_active=True)
+    assert on.is_active and on.failing_since is None and on.disabled_reason == ""
+
+
+@pytest.mark.parametrize("url", ["https://x:99999/a", "https://[::1/a",
+                                 "https://" + "a" * 70 + ".example/"])
+def test_malformed_urls_are_a_validation_error_not_a_crash(url):
+    with pytest.raises(ValidationFailed) as exc:
+        webhooks.webhook_endpoint_create(url=url, event_types=["*"])
+    assert "url" in exc.value.errors
