@@ -337,11 +337,21 @@ class ExportSchedule(TimeStampedModel):
 
 
 class ExportRun(models.Model):
+    """One attempt of a schedule: what it covered (``changed_after`` < updated_at ≤
+    ``changed_until``), what it wrote, and when it is retried."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Cron schedule"
+        MANUAL = "manual", "Run now (admin)"
+        RETRY = "retry", "Retry after a failure"
+
     public_id = PublicIdField(prefix="exr")
     schedule = models.ForeignKey(ExportSchedule, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=10, choices=ExportRunStatus.choices,
                               default=ExportRunStatus.RUNNING, db_index=True)
-    attempt = models.PositiveSmallIntegerField(default=1)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    attempt = models.PositiveSmallIntegerField(
+        default=1, help_text="1 + the failed runs right before this one.")
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     changed_after = models.DateTimeField(null=True, blank=True)
@@ -356,6 +366,16 @@ class ExportRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        constraints = [
+            # The guard against overlapping runs of one schedule (beat and "Run now" at once,
+            # a task delivered twice): a second claim fails instead of exporting twice.
+            models.UniqueConstraint(fields=["schedule"], condition=models.Q(status="running"),
+                                    name="export_run_one_running_per_schedule"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="export_run_retry_due_idx",
+                         condition=models.Q(next_attempt_at__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.schedule} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

@@ -188,12 +188,12 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> R
                 response.release_conn()
     except AddressRefused as exc:
         result.error, result.error_kind = str(exc), "refused"
+    except urllib3.exceptions.NewConnectionError as exc:  # before TimeoutError: a subclass
+        result.error, result.error_kind = f"could not connect: {exc}", "connect"
     except urllib3.exceptions.TimeoutError as exc:
         result.error, result.error_kind = f"timed out after {timeout:g} s ({exc})", "timeout"
     except urllib3.exceptions.SSLError as exc:
         result.error, result.error_kind = f"TLS error: {exc}", "tls"
-    except urllib3.exceptions.NewConnectionError as exc:
-        result.error, result.error_kind = f"could not connect: {exc}", "connect"
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         result.error, result.error_kind = f"{type(exc).__name__}: {exc}", "protocol"
     finally:

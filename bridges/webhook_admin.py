@@ -555,13 +555,3 @@ class WebhookAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
                            reverse("admin:bridges_webhookdelivery_change", args=[delivery.pk]),
                            delivery.event_type, delivery.sequence, delivery.endpoint)
 
-
-def url_syntax_error(url: str) -> str | None:
-    """TEMPORARY for bridges/export_admin.py (being written); outbound.check_url does this."""
-    from bridges import outbound
-
-    try:
-        outbound.check_url(url, resolve=False)
-    except outbound.AddressRefused as exc:
-        return str(exc) if str(exc) == "Not a valid URL." else None
-    return None

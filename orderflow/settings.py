@@ -213,10 +213,19 @@ ORDERFLOW_WEBHOOK_BATCH = 20  # deliveries one worker claims at once for one end
 ORDERFLOW_WEBHOOK_BATCH_SECONDS = 120  # a batch's worst case: size × timeout stays under this
 ORDERFLOW_WEBHOOK_DISABLE_AFTER = timedelta(days=5)  # failing this long disables the endpoint
 ORDERFLOW_WEBHOOK_LOG_RETENTION = timedelta(days=30)
+# Scheduled exports: orders changed up to this many seconds ago go into a run (a transaction
+# stamps updated_at before it commits); directories exports may write under (empty: any
+# absolute path).
+ORDERFLOW_EXPORT_SETTLE_SECONDS = 60
+ORDERFLOW_EXPORT_DIRECTORY_ROOTS: list[str] = []
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {
         "task": "bridges.tasks.sweep_webhooks_task",
+        "schedule": timedelta(seconds=30),
+    },
+    "retry-exports": {
+        "task": "bridges.tasks.retry_exports_task",
         "schedule": timedelta(seconds=30),
     },
     "prune-webhook-log": {

@@ -90,6 +90,8 @@ class Order(TimeStampedModel):
             # The ERP's batch pull: "confirmed and not exported".
             models.Index(fields=["status", "placed_at"], name="order_unexported_idx",
                          condition=Q(exported_at__isnull=True)),
+            # Scheduled exports: "changed since the last run".
+            models.Index(fields=["updated_at"], name="order_updated_at_idx"),
         ]
         permissions = [
             ("approve_order", "Can approve or decline orders awaiting approval"),

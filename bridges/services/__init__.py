@@ -11,3 +11,11 @@ from bridges.services.credentials import (  # noqa: F401
     connection_valid_secrets,
     idempotency_keys_prune,
 )
+from bridges.services.exports import (  # noqa: F401,E402
+    export_run,
+    export_runs_retry_due,
+    export_schedule_create,
+    export_schedule_delete,
+    export_schedule_run_now,
+    export_schedule_update,
+)
