@@ -5,17 +5,18 @@ in step) and documented with an example payload in docs/webhooks.md.
 """
 
 EVENT_TYPES: dict[str, str] = {
-    "cart.created": "A cart was created (API, bridge or admin).",
-    "order.created": "An order was placed (checkout, bridge, import or staff).",
-    "order.confirmed": "An order was confirmed: paid, COD/terms, or approved.",
+    "cart.created": "A cart was created (storefront API or bridge).",
+    "order.created": "An order was placed (checkout through the API or bridge, or an import).",
+    "order.confirmed": "An order was confirmed: COD/terms at checkout, paid in full, approved, "
+                       "or by staff.",
     "order.approval_requested": "An order waits for a B2B approver.",
     "order.approval_recorded": "One approval level was granted; more levels remain.",
     "order.approved": "The last approval level was granted.",
     "order.declined": "An approver declined the order.",
     "order.canceled": "The order was canceled; reserved stock was released.",
     "order.completed": "Every line was shipped and the order is complete.",
-    "order.updated": "A staged edit was applied to the order's lines or totals.",
-    "order.fulfillment_updated": "Lines were shipped; the fulfillment status changed.",
+    "order.updated": "A staged edit was applied (lines, addresses or shipping method).",
+    "order.fulfillment_updated": "Lines were shipped (the fulfillment status follows).",
     "payment.authorized": "A payment authorization succeeded.",
     "payment.authorized_failed": "A payment authorization failed.",
     "payment.captured": "Money was captured.",
@@ -25,12 +26,13 @@ EVENT_TYPES: dict[str, str] = {
     "payment.voided": "An authorization was voided.",
     "payment.voided_failed": "Voiding an authorization failed.",
     "invoice.issued": "An invoice was issued for an order.",
-    "invoice.paid": "An invoice was marked paid.",
-    "invoice.voided": "An invoice was voided.",
+    "invoice.paid": "An invoice was paid (marked paid, or the order was paid in full).",
+    "invoice.voided": "An invoice was voided (by staff, or its order was canceled/declined).",
     "supplier_order.created": "Lines were forwarded to an outside supplier.",
     "supplier_order.updated": "A supplier order's lines changed after an order edit.",
     "supplier_order.acknowledged": "The supplier acknowledged its order.",
-    "supplier_order.canceled": "A supplier order was canceled.",
-    "product.stock_changed": "A product's stock was adjusted by staff or an import.",
+    "supplier_order.canceled": "A supplier order was canceled (its order ended or an edit "
+                               "removed its lines).",
+    "product.stock_changed": "Staff adjusted a product's on-hand stock (Adjust stock…).",
     "webhook.test": "Sent by the \"send test event\" button; only to that endpoint.",
 }

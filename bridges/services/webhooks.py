@@ -51,6 +51,7 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+(\.[a-z_]+)+)$")
 TEST_EVENT = "webhook.test"
 DISPATCH_BATCH = 500  # outbox events fanned out per transaction
+UNREACHABLE = {"dns", "connect", "timeout", "refused", "tls"}  # outbound.Response.error_kind
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -240,11 +241,12 @@ def _allocate_sequences(counts: dict[int, int]) -> dict[int, int]:
 
 
 def _reference(event: OutboxEvent) -> str:
+    """What staff search the delivery log by: the order number, and the invoice's or supplier
+    order's own number when the event is about one ("OF-000123 INV-000045")."""
     data = event.payload if isinstance(event.payload, dict) else {}
-    for key in ("order_number", "number"):
-        if isinstance(data.get(key), str) and data[key]:
-            return data[key][:64]
-    return event.aggregate_id
+    numbers = [data[key] for key in ("order_number", "number")
+               if isinstance(data.get(key), str) and data[key]]
+    return " ".join(dict.fromkeys(numbers))[:64] or event.aggregate_id
 
 
 def outbox_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
@@ -414,7 +416,7 @@ def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery]) -> 
         )
         results.append(Sent(delivery, started, response))
         outcome, _, disables = _judge(endpoint, response)
-        if disables or response.error_kind in ("dns", "connect", "timeout", "refused", "tls") \
+        if disables or response.error_kind in UNREACHABLE \
                 or (endpoint.ordering == Ordering.STRICT and outcome != AttemptOutcome.SUCCEEDED):
             stop = True
     return results
@@ -545,9 +547,15 @@ def deliveries_record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[st
             response_body=response.body,
         ))
     if released:  # never sent: give the attempt back
+        unreachable = any(r.response is not None and r.response.error_kind in UNREACHABLE
+                          for r in results)
         WebhookDelivery.objects.filter(pk__in=released, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.PENDING, attempts=F("attempts") - 1,
-            series_attempts=F("series_attempts") - 1, lease_expires_at=None)
+            series_attempts=F("series_attempts") - 1, lease_expires_at=None,
+            # An unreachable receiver: the others wait one short backoff (their attempts
+            # untouched) instead of each being claimed at once for another timeout.
+            **({"next_attempt_at": now + timedelta(seconds=retry_delay(1))}
+               if unreachable else {}))
     if changed:
         WebhookDelivery.objects.bulk_update(changed, [
             "status", "last_status_code", "last_error", "lease_expires_at", "next_attempt_at",

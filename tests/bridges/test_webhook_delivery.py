@@ -421,7 +421,10 @@ def test_an_unreachable_receiver_stops_the_batch_without_spending_attempts(rx):
     rows = list(endpoint.deliveries.order_by("sequence"))
     assert [(d.status, d.attempts) for d in rows] == [
         (DeliveryStatus.PENDING, 1), (DeliveryStatus.PENDING, 0), (DeliveryStatus.PENDING, 0)]
-    assert "connect" in rows[0].last_error
+    assert "could not connect" in rows[0].last_error
+    # The two never sent wait a short backoff instead of being claimed for another try now.
+    assert webhooks.deliveries_claim(endpoint_id=endpoint.pk)[1] == []
+    assert all(d.next_attempt_at > timezone.now() + timedelta(seconds=3) for d in rows[1:])
 
 
 # --- workers that die, sweeping ----------------------------------------------------------------
@@ -590,3 +593,11 @@ def test_malformed_urls_are_a_validation_error_not_a_crash(url):
     with pytest.raises(ValidationFailed) as exc:
         webhooks.webhook_endpoint_create(url=url, event_types=["*"])
     assert "url" in exc.value.errors
+
+
+def test_invoice_deliveries_are_found_by_order_and_invoice_number(rx):
+    endpoint = endpoint_for(rx, event_types=["invoice.*"])
+    with transaction.atomic():
+        emit("invoice.issued", {"number": "INV-000045", "order_number": "OF-000123"})
+    webhooks.outbox_dispatch()
+    assert endpoint.deliveries.get().reference == "OF-000123 INV-000045"
