@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -51,3 +51,26 @@ def shopper_token_read(token: str) -> dict | None:
                              max_age=settings.ORDERFLOW_SHOPPER_TOKEN_TTL)
     except signing.BadSignature:  # includes SignatureExpired
         return None
+
+
+# --- secrets that rotate with a grace period (bridge connections, webhook endpoints) ----------
+
+def secret_rotate(obj, *, new_secret: str, grace: timedelta | None = None) -> list[str]:
+    """Put ``new_secret`` on ``obj`` (a row with ``secret``, ``previous_secret`` and
+    ``previous_secret_expires_at``); the old one stays valid for ``grace``. Returns the fields
+    to save."""
+    grace = settings.ORDERFLOW_SECRET_ROTATION_GRACE if grace is None else grace
+    obj.previous_secret = obj.secret
+    obj.previous_secret_expires_at = timezone.now() + grace
+    obj.secret = new_secret
+    return ["secret", "previous_secret", "previous_secret_expires_at"]
+
+
+def secrets_in_force(obj, now: datetime | None = None) -> list[str]:
+    """The current secret, and the previous one while its grace period lasts."""
+    now = now or timezone.now()
+    secrets_ = [obj.secret]
+    if obj.previous_secret and obj.previous_secret_expires_at \
+            and obj.previous_secret_expires_at > now:
+        secrets_.append(obj.previous_secret)
+    return secrets_

@@ -10,7 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from bridges.api.authentication import api_key_cache_forget
-from bridges.keys import display_prefix, generate_key, hash_key
+from bridges.keys import (
+    display_prefix,
+    generate_key,
+    hash_key,
+    secret_rotate,
+    secrets_in_force,
+)
 from bridges.models import (
     ApiKey,
     BridgeScope,
@@ -126,21 +132,13 @@ def connection_rotate_secret(*, connection: InboundConnection, grace: timedelta 
                              actor: Actor) -> InboundConnection:
     """A new secret; the previous one keeps working until the grace period ends."""
     locked = InboundConnection.objects.select_for_update().get(pk=connection.pk)
-    grace = settings.ORDERFLOW_SECRET_ROTATION_GRACE if grace is None else grace
-    locked.previous_secret = locked.secret
-    locked.previous_secret_expires_at = timezone.now() + grace
-    locked.secret = _new_secret()
-    locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at",
-                               "updated_at"])
+    fields = secret_rotate(locked, new_secret=_new_secret(), grace=grace)
+    locked.save(update_fields=[*fields, "updated_at"])
     return locked
 
 
 def connection_valid_secrets(connection: InboundConnection) -> list[str]:
-    secrets_ = [connection.secret]
-    if (connection.previous_secret and connection.previous_secret_expires_at
-            and connection.previous_secret_expires_at > timezone.now()):
-        secrets_.append(connection.previous_secret)
-    return secrets_
+    return secrets_in_force(connection)
 
 
 def bridge_records_prune() -> dict:

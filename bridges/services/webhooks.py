@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from bridges import outbound
 from bridges.constants import AckRule, AttemptOutcome, DeliveryStatus, Ordering
+from bridges.keys import secret_rotate, secrets_in_force
 from bridges.models import TransactionLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from bridges.signing import webhook_secret_new, webhook_signatures
 from orderflow.errors import Conflict, ValidationFailed
@@ -182,22 +183,13 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
                                    grace: timedelta | None = None) -> WebhookEndpoint:
     """A new signing secret; during the grace period both signatures are sent."""
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    grace = settings.ORDERFLOW_SECRET_ROTATION_GRACE if grace is None else grace
-    locked.previous_secret = locked.secret
-    locked.previous_secret_expires_at = timezone.now() + grace
-    locked.secret = webhook_secret_new()
-    locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at",
-                               "updated_at"])
+    fields = secret_rotate(locked, new_secret=webhook_secret_new(), grace=grace)
+    locked.save(update_fields=[*fields, "updated_at"])
     return locked
 
 
 def endpoint_signing_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
-    now = now or timezone.now()
-    secrets_ = [endpoint.secret]
-    if endpoint.previous_secret and endpoint.previous_secret_expires_at \
-            and endpoint.previous_secret_expires_at > now:
-        secrets_.append(endpoint.previous_secret)
-    return secrets_
+    return secrets_in_force(endpoint, now)
 
 
 @transaction.atomic
