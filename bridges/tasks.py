@@ -47,7 +47,9 @@ def sweep_webhooks_task() -> dict:
 
 @shared_task(name="bridges.tasks.prune_webhook_log_task")
 def prune_webhook_log_task() -> dict:
-    return webhooks.webhook_log_prune()
+    from bridges.services.exports import export_runs_prune
+
+    return {**webhooks.webhook_log_prune(), "export_runs": export_runs_prune()}
 
 
 # --- scheduled exports (bridges.services.exports) ----------------------------------------------

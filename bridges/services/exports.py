@@ -32,6 +32,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -639,3 +640,15 @@ def export_runs_retry_due() -> dict[str, int]:
     queued = sum(export_enqueue(schedule_id, trigger=ExportRun.Trigger.RETRY)
                  for schedule_id in due)
     return {"reclaimed": reclaimed, "due": len(due), "queued": queued}
+
+
+def export_runs_prune() -> int:
+    """Finished runs past the log retention; a schedule's latest run always stays (it holds
+    the pending retry, if any)."""
+    cutoff = timezone.now() - settings.ORDERFLOW_WEBHOOK_LOG_RETENTION
+    latest = ExportRun.objects.filter(schedule=OuterRef("schedule")).order_by("-started_at",
+                                                                               "-id")
+    deleted, _ = (ExportRun.objects.filter(started_at__lt=cutoff)
+                  .exclude(status=ExportRunStatus.RUNNING)
+                  .exclude(pk=Subquery(latest.values("pk")[:1])).delete())
+    return deleted

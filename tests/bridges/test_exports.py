@@ -694,3 +694,22 @@ def test_admin_delete_removes_the_beat_entry(admin_client_logged, tmp_path):
     assert admin_client_logged.get(url).status_code == 200
     assert admin_client_logged.post(url, {"post": "yes"}).status_code == 302
     assert not ExportSchedule.objects.exists() and not PeriodicTask.objects.exists()
+
+
+def test_old_runs_are_pruned_but_each_schedules_latest_stays(tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bridges.models import ExportRun
+    from bridges.services.exports import export_runs_prune, export_schedule_create
+
+    schedule = export_schedule_create(name="Prune", cron="0 * * * *", destination="directory",
+                                      directory=str(tmp_path))
+    long_ago = timezone.now() - timedelta(days=40)
+    runs = [ExportRun.objects.create(schedule=schedule, status="succeeded",
+                                     changed_until=long_ago) for _ in range(3)]
+    ExportRun.objects.filter(pk__in=[r.pk for r in runs]).update(started_at=long_ago)
+    ExportRun.objects.filter(pk=runs[-1].pk).update(started_at=long_ago + timedelta(hours=1))
+    assert export_runs_prune() == 2
+    assert list(ExportRun.objects.values_list("pk", flat=True)) == [runs[-1].pk]
