@@ -1,7 +1,7 @@
 """OrderFlow benchmark: the checkout flow against its floors, on one machine, in one run.
 
-``make bench`` (or ``.venv/bin/python bench/run.py [--quick] [--mode {all,checkout,bridge}]``
-from the repository root).
+``make bench`` (or ``.venv/bin/python bench/run.py [--quick]
+[--mode {all,checkout,bridge,delivery}]`` from the repository root).
 
 Method
 ------
@@ -34,7 +34,13 @@ Method
    linear drift, such as tables growing during the run). Every bridge body carries a unique
    ``nonce``, as the replay guard refuses an identical signature. The ratio of the bridge's
    requests/s to REST's must be at least 1 - 15 %.
-6. **Report.** One JSON line on stdout (progress goes to stderr), also written to
+6. **Webhook delivery** (``--mode delivery``, and part of ``all``, after pgbench; no
+   gunicorn). ``bench/delivery.py`` in a subprocess: one Celery worker (prefork,
+   concurrency 2) on a private redis-server delivering to a local receiver process: its
+   deliveries/s against a plain urllib3 client loop posting the same bytes to the same
+   receiver (budget ≥ 25 %), and at half that rate the p99 delay from the committed event to
+   the receiver's POST (budget < 1 s). See ``bench/delivery.py`` and docs/benchmark.md.
+7. **Report.** One JSON line on stdout (progress goes to stderr), also written to
    ``bench/results/latest.json``: flows/s, p50/p95/p99 per endpoint, the isolated rates, the
    floors, the ratios against the budgets, queries per request (counted in process with the
    Django test client) and, per phase, where the CPU went (gunicorn, PostgreSQL, load
@@ -86,7 +92,10 @@ BUDGETS = {
     "checkout_vs_bare": 0.04,
 }
 BRIDGE_OVERHEAD_BUDGET = 0.15  # the bridge flow's requests/s ≥ (1 - this) × the REST flow's
-MODES = ("all", "checkout", "bridge")
+DELIVERY_RATIO_BUDGET = 0.25   # worker deliveries/s ≥ this × the plain client loop's posts/s
+DELIVERY_P99_BUDGET_MS = 1000  # at half that rate: p99 of committed event → receiver's POST
+DELIVERY_EVENTS = 3000         # events of the max-throughput phase, posts of each floor phase
+MODES = ("all", "checkout", "bridge", "delivery")
 ERROR_REPORT_THRESHOLD = 0.01  # above this failure rate, print the first failing response
 PREPARE_TIMEOUT = 900.0        # seconds; bounds the untimed cart preparation
 POOL_MARGIN = 1.1              # prepared carts = estimated need × margin (+ one a client)
@@ -120,9 +129,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="pgbench -T (default 20, 5 with --quick)")
     parser.add_argument("--quick", action="store_true", help="5 s phases, for smoke runs")
     parser.add_argument("--mode", choices=MODES, default="all",
-                        help="all: the checkout phases, pgbench and the bridge comparison "
-                             "(default); checkout: without the bridge comparison; bridge: "
-                             "only the bridge comparison (no bare view, no pgbench)")
+                        help="all: the checkout phases, pgbench, the bridge comparison "
+                             "and webhook delivery (default); checkout: without the bridge "
+                             "comparison and delivery; bridge: only the bridge comparison (no "
+                             "bare view, no pgbench); delivery: only webhook delivery (one "
+                             "Celery worker, no gunicorn, no pgbench)")
     parser.add_argument("--keep-db", action="store_true",
                         help="leave the benchmark databases in place after the run")
     parser.add_argument("--settings", default="bench.settings", metavar="MODULE",
@@ -770,6 +781,50 @@ def build_bridge_only_report(args, bridge: dict, bridge_phases: list[PhaseResult
     }
 
 
+def run_delivery(args, env: dict[str, str], warnings: list[str]) -> dict:
+    """``bench/delivery.py`` in a subprocess (its progress on our stderr): the ``delivery``
+    section of the report."""
+    events, floor_posts = (1000, 1000) if args.quick else (DELIVERY_EVENTS, DELIVERY_EVENTS)
+    cmd = [sys.executable, "bench/delivery.py", "--events", str(events),
+           "--floor-posts", str(floor_posts), "--seconds", f"{args.seconds:g}"]
+    log(f"webhook delivery: {events} events at full speed, then {args.seconds:g} s at half "
+        "that rate")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        stdout, _ = proc.communicate()
+    except BaseException:  # Ctrl-C / SIGTERM: let it stop its worker, receiver and Redis
+        proc.terminate()
+        proc.wait(timeout=60)
+        raise
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise HarnessError(f"bench/delivery.py failed ({proc.returncode}):\n{stdout[-3000:]}")
+    delivery = json.loads(lines[-1])
+    phases = delivery["phases"]
+    for name, cpu in [("delivery-floor-1", phases["floor"][0]["cpu_cores"]),
+                      ("delivery-max", phases["max"]["cpu_cores"]),
+                      ("delivery-floor-2", phases["floor"][1]["cpu_cores"]),
+                      ("delivery-latency", phases["latency"]["cpu_cores"])]:
+        check_interference(name, cpu, warnings)
+    log(f"delivery: {delivery['deliveries_per_s']}/s vs client loop "
+        f"{delivery['floor_posts_per_s']} posts/s: ratio {delivery['ratio']} (budget "
+        f"{DELIVERY_RATIO_BUDGET}); at {delivery['latency_rate_per_s']}/s p99 "
+        f"{delivery['p99_ms']} ms (budget {DELIVERY_P99_BUDGET_MS:g} ms)")
+    return delivery
+
+
+def add_delivery(report: dict, delivery: dict) -> dict:
+    """The delivery budgets beside the others: ``ratios``, ``budgets``, ``pass``."""
+    report.setdefault("ratios", {})["delivery_vs_client_loop"] = delivery["ratio"]
+    report["ratios"]["delivery_p99_ms"] = delivery["p99_ms"]
+    report.setdefault("budgets", {})["delivery_vs_client_loop"] = DELIVERY_RATIO_BUDGET
+    report["budgets"]["delivery_p99_ms"] = DELIVERY_P99_BUDGET_MS
+    report.setdefault("pass", {})["delivery_vs_client_loop"] = delivery["pass"]["ratio"]
+    report["pass"]["delivery_p99_ms"] = delivery["pass"]["p99"]
+    report["delivery"] = delivery
+    return report
+
+
 def server_summary(args) -> dict:
     return {"gunicorn_workers": WORKERS, "worker_class": "sync", "settings": args.settings,
             "cpu_cores": os.cpu_count(), "redis_cache": bool(os.environ.get("REDIS_URL"))}
@@ -795,6 +850,13 @@ def main(argv=None) -> int:
     try:
         log(f"database {database_name(db_url)} on {urlsplit(db_url).hostname}: recreating")
         recreate_database(db_url)
+        if args.mode == "delivery":
+            log("migrating")
+            run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env)
+            warnings: list[str] = []
+            delivery = run_delivery(args, env, warnings)
+            report = add_delivery({"mode": args.mode, "warnings": warnings}, delivery)
+            return finish(report)
         creds = prepare_application(env)
         secret = creds["storefront"]["ecommerce_secret"]
         with_checkout = args.mode in ("all", "checkout")
@@ -842,6 +904,8 @@ def main(argv=None) -> int:
             check_interference("pgbench", pgbench["cpu_cores"], bench.warnings)
             report = build_report(args, flow_result, bare, isolated, pgbench, queries,
                                   bench.warnings, bridge, bridge_phases)
+            if args.mode == "all":
+                add_delivery(report, run_delivery(args, env, bench.warnings))
         else:
             report = build_bridge_only_report(args, bridge, bridge_phases, bench.warnings)
     except HarnessError as exc:
@@ -861,6 +925,11 @@ def main(argv=None) -> int:
                     log(f"could not drop {database_name(url)}: {exc}")
         shutil.rmtree(tmp, ignore_errors=True)
 
+    return finish(report)
+
+
+def finish(report: dict) -> int:
+    """Print the report's JSON line and keep it in bench/results/latest.json."""
     line = json.dumps(report, separators=(",", ":"))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(line + "\n")
