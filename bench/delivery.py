@@ -606,12 +606,12 @@ def run_benchmark(args) -> dict:
 
         django.setup()
         from orderflow.celery import app
-        from orderflow.outbox import WAKE_FLAG
+        from orderflow.wakeup import flags_clear_all
 
         if broker.kind == "configured":
             import redis
 
-            redis.Redis.from_url(broker.url).delete(WAKE_FLAG)
+            flags_clear_all(redis.Redis.from_url(broker.url))
             app.control.purge()
         receiver = ReceiverProcess()
         log(f"receiver on port {receiver.port}; starting one worker (prefork, concurrency 2)")

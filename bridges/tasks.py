@@ -6,7 +6,7 @@ from bridges.services import bridge_records_prune, idempotency_keys_prune, webho
 from orderflow.outbox import wake_flag_clear
 
 # Well under the Redis visibility timeout (1 h), and above one batch's worst case
-# (ORDERFLOW_WEBHOOK_BATCH_SECONDS of slow answers) plus the loop's 20 s budget.
+# (ORDERFLOW_WEBHOOK_BATCH_SECONDS, then one more timeout) plus the loop's 5 s budget.
 DELIVERY_TIME_LIMIT = 240
 
 

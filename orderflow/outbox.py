@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 
+from orderflow import wakeup
 from orderflow.models import OutboxEvent
 
 
@@ -37,53 +36,21 @@ def _require_transaction(what: str) -> None:
         )
 
 
-logger = logging.getLogger("orderflow.outbox")
 DISPATCH_TASK = "bridges.tasks.dispatch_outbox_task"
-# Set while a wake-up is on its way to the dispatcher; the dispatcher clears it *before* it
-# reads the outbox, so an event committed while the flag is set is always seen by that run.
-# Busy stores thereby send one wake-up per dispatcher run instead of one per transaction.
-WAKE_FLAG = "orderflow:outbox:wake-pending"
-WAKE_FLAG_TTL = 30  # a lost wake-up (broker crash) blocks others this long; beat sweeps anyway
-_flag_client: tuple[str, object] | None = None
-
-
-def _wake_flag():
-    """A Redis client on the broker, or None when the broker is not Redis (then every
-    transaction sends its own wake-up)."""
-    global _flag_client
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://")):
-        return None
-    if _flag_client is None or _flag_client[0] != url:
-        import redis
-
-        _flag_client = (url, redis.Redis.from_url(url, socket_connect_timeout=1,
-                                                  socket_timeout=1))
-    return _flag_client[1]
+WAKE = "outbox"  # see orderflow.wakeup: one wake-up per dispatcher run, not per transaction
+WAKE_FLAG = wakeup.flag_key(WAKE)
 
 
 def wake_flag_clear() -> None:
     """Called by the dispatcher before it reads the outbox."""
-    flag = _wake_flag()
-    if flag is not None:
-        try:
-            flag.delete(WAKE_FLAG)
-        except Exception as exc:  # noqa: BLE001 - then the flag expires on its own
-            logger.warning("could not clear the outbox wake-up flag: %s", exc)
+    wakeup.wake_clear(WAKE)
 
 
 def _dispatch_after_commit() -> None:
-    """Wake the dispatcher. Sent by name so the kernel does not import the bridges app; a
-    broker outage is only logged, because the beat sweeper picks the events up later."""
+    """Wake the dispatcher. Sent by name so the kernel does not import the bridges app."""
     from orderflow.celery import app
 
-    try:
-        flag = _wake_flag()
-        if flag is not None and not flag.set(WAKE_FLAG, 1, nx=True, ex=WAKE_FLAG_TTL):
-            return  # a dispatcher run that will see this transaction's events is pending
-        app.send_task(DISPATCH_TASK, retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper recovers
-        logger.warning("could not wake the outbox dispatcher: %s", exc)
+    wakeup.wake(WAKE, lambda: app.send_task(DISPATCH_TASK, retry=False))
 
 
 def _notify_once(alias: str) -> None:

@@ -209,8 +209,8 @@ ORDERFLOW_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private  # hosts/CIDRs fo
 ORDERFLOW_WEBHOOK_RETRY_SCHEDULE = CONFIG.webhook_retry_schedule  # seconds after each failure
 ORDERFLOW_WEBHOOK_RETRY_JITTER = 0.2  # each delay is scaled by a random factor in 1 ± this
 ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = CONFIG.webhook_lease_margin
-ORDERFLOW_WEBHOOK_BATCH = 20  # deliveries one worker claims at once for one endpoint
-ORDERFLOW_WEBHOOK_BATCH_SECONDS = 120  # a batch's worst case: size × timeout stays under this
+ORDERFLOW_WEBHOOK_BATCH = 100  # deliveries one worker claims at once for one endpoint
+ORDERFLOW_WEBHOOK_BATCH_SECONDS = 20  # no new POST of a batch starts after this; rest handed back
 ORDERFLOW_WEBHOOK_DISABLE_AFTER = timedelta(days=5)  # failing this long disables the endpoint
 ORDERFLOW_WEBHOOK_LOG_RETENTION = timedelta(days=30)
 # Scheduled exports: orders changed up to this many seconds ago go into a run (a transaction

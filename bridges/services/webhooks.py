@@ -20,6 +20,7 @@ import json
 import logging
 import random
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -37,6 +38,7 @@ from bridges.constants import AckRule, AttemptOutcome, DeliveryStatus, Ordering
 from bridges.keys import secret_rotate, secrets_in_force
 from bridges.models import TransactionLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from bridges.signing import webhook_secret_new, webhook_signatures
+from orderflow import wakeup
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import OutboxEvent
 from orderflow.timeline import Actor
@@ -53,6 +55,7 @@ EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+(\.[a-z_]+)+)$")
 TEST_EVENT = "webhook.test"
 DISPATCH_BATCH = 500  # outbox events fanned out per transaction
 UNREACHABLE = {"dns", "connect", "timeout", "refused", "tls"}  # outbound.Response.error_kind
+SHORT_RETRY_SECONDS = 60  # retries due sooner than this are woken by a countdown task
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -301,24 +304,32 @@ def outbox_dispatch_all(*, max_batches: int = 100) -> int:
 # --- claiming ----------------------------------------------------------------------------------
 
 def _batch_size(endpoint: WebhookEndpoint) -> int:
-    # A batch is sent one by one; keep its worst case (every answer near the timeout) well
-    # inside the task's time limit.
-    budget = settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
-    return max(1, min(settings.ORDERFLOW_WEBHOOK_BATCH, budget // endpoint.timeout_seconds))
+    # Sending stops after ORDERFLOW_WEBHOOK_BATCH_SECONDS (the rest is handed back unsent), so
+    # a big batch only spreads the fixed cost of a claim and a record over more deliveries.
+    return settings.ORDERFLOW_WEBHOOK_BATCH
+
+
+def _lease_seconds(endpoint: WebhookEndpoint) -> int:
+    # The send loop starts no POST after the batch budget, and a started one ends within the
+    # endpoint's timeout: past that (plus the margin) the worker is gone.
+    return (settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS + endpoint.timeout_seconds
+            + settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS)
 
 
 @transaction.atomic
 def deliveries_claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
     """Lease the due deliveries of one endpoint and count their attempt."""
-    endpoint = (WebhookEndpoint.objects.select_for_update(skip_locked=True)
-                .filter(pk=endpoint_id, is_active=True).first())
-    if endpoint is None:  # disabled, deleted, or another worker is claiming for it right now
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
+    if endpoint is None:  # disabled or deleted
         return None, []
     now = timezone.now()
     limit = _batch_size(endpoint)
     if endpoint.ordering == Ordering.STRICT:
-        # The oldest open delivery goes first; nothing overtakes it while it is being sent
-        # or waiting for a retry.
+        # One claimer at a time per strict endpoint; the oldest open delivery goes first and
+        # nothing overtakes it while it is being sent or waiting for a retry.
+        if not WebhookEndpoint.objects.select_for_update(skip_locked=True).filter(
+                pk=endpoint_id).exists():
+            return endpoint, []  # another worker is claiming for it right now
         open_ = list(WebhookDelivery.objects.select_related("event")
                      .filter(endpoint=endpoint,
                              status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])
@@ -329,6 +340,7 @@ def deliveries_claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[
                 break
             batch.append(delivery)
     else:
+        # Parallel: workers claim disjoint rows side by side.
         batch = list(WebhookDelivery.objects.select_related("event")
                      .select_for_update(skip_locked=True, of=("self",))
                      .filter(endpoint=endpoint, status=DeliveryStatus.PENDING,
@@ -336,8 +348,7 @@ def deliveries_claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[
                      .order_by("sequence")[:limit])
     if not batch:
         return endpoint, []
-    lease = now + timedelta(seconds=endpoint.timeout_seconds * len(batch)
-                            + settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS)
+    lease = now + timedelta(seconds=_lease_seconds(endpoint))
     WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
         status=DeliveryStatus.SENDING, attempts=F("attempts") + 1,
         series_attempts=F("series_attempts") + 1, lease_expires_at=lease, last_attempt_at=now,
@@ -391,12 +402,13 @@ class Sent:
 
 def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery]) -> list[Sent]:
     """POST each delivery in order. When the receiver is unreachable or answers 410 the rest of
-    the batch is not tried now (for a strict endpoint: after any failure), so one dead host
-    cannot hold a worker for a whole batch of timeouts."""
+    the batch is not tried now (for a strict endpoint: after any failure), and nothing new is
+    started after the batch's time budget, so a slow or dead host cannot hold a worker."""
     results = []
     stop = False
+    deadline = time.monotonic() + settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
     for delivery in batch:
-        if stop:
+        if stop or time.monotonic() > deadline:
             results.append(Sent(delivery, timezone.now(), None))
             continue
         started = timezone.now()
@@ -538,6 +550,7 @@ def deliveries_record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[st
             request_body=f"{delivery.event_type} #{delivery.sequence}",
             response_body=response.body,
         ))
+    unreachable = False
     if released:  # never sent: give the attempt back
         unreachable = any(r.response is not None and r.response.error_kind in UNREACHABLE
                           for r in results)
@@ -549,14 +562,31 @@ def deliveries_record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[st
             **({"next_attempt_at": now + timedelta(seconds=retry_delay(1))}
                if unreachable else {}))
     if changed:
-        WebhookDelivery.objects.bulk_update(changed, [
-            "status", "last_status_code", "last_error", "lease_expires_at", "next_attempt_at",
-            "delivered_at", "dead_at",
-        ])
+        # One UPDATE per distinct outcome (a batch that all succeeded: one statement), far
+        # cheaper than bulk_update's CASE per row and field.
+        groups: dict[tuple, list[int]] = {}
+        for d in changed:
+            key = (d.status, d.last_status_code, d.last_error, d.next_attempt_at,
+                   d.delivered_at, d.dead_at)
+            groups.setdefault(key, []).append(d.pk)
+        for (status, code, error, next_at, delivered, dead), pks in groups.items():
+            WebhookDelivery.objects.filter(pk__in=pks).update(
+                status=status, last_status_code=code, last_error=error, next_attempt_at=next_at,
+                delivered_at=delivered, dead_at=dead, lease_expires_at=None)
         WebhookAttempt.objects.bulk_create(attempts)
         TransactionLog.objects.bulk_create(logs)
     _endpoint_health(endpoint, now, any_success=any_success, any_failure=any_failure,
                      disable_reason=disable_reason)
+    waits = [(d.next_attempt_at - now).total_seconds() for d in changed
+             if d.status == DeliveryStatus.PENDING and d.next_attempt_at is not None]
+    if released and unreachable:
+        waits.append(retry_delay(1))
+    if waits and min(waits) <= SHORT_RETRY_SECONDS and endpoint.is_active:
+        # A retry due before the next sweep gets its own task, held by the broker; longer
+        # waits live only in next_attempt_at (a Redis countdown past the visibility timeout
+        # would be delivered twice).
+        countdown = max(0.0, min(waits))
+        transaction.on_commit(lambda: enqueue_delivery(endpoint.pk, countdown=countdown))
     return counts
 
 
@@ -705,22 +735,36 @@ def enqueue_task(task, *args) -> None:
         logger.warning("could not enqueue %s%s: %s", task.name, tuple(args), exc)
 
 
-def enqueue_delivery(endpoint_id: int) -> None:
-    """Hand an endpoint's due deliveries to a worker."""
+def endpoint_wake_name(endpoint_id: int) -> str:
+    return f"webhook-endpoint:{endpoint_id}"
+
+
+def enqueue_delivery(endpoint_id: int, *, countdown: float | None = None) -> None:
+    """Hand an endpoint's due deliveries to a worker: at once (coalesced — no second task
+    while one that has not started yet is queued, see orderflow.wakeup) or after
+    ``countdown`` seconds for a retry."""
     from bridges.tasks import deliver_webhooks_task
 
-    enqueue_task(deliver_webhooks_task, endpoint_id)
+    if countdown:
+        try:
+            deliver_webhooks_task.apply_async(args=[endpoint_id], countdown=countdown,
+                                              retry=False)
+        except Exception as exc:  # noqa: BLE001 - the sweeper enqueues it later
+            logger.warning("could not schedule the retry for endpoint %s: %s", endpoint_id, exc)
+        return
+    wakeup.wake(endpoint_wake_name(endpoint_id),
+                lambda: deliver_webhooks_task.apply_async(args=[endpoint_id], retry=False))
 
 
 def _enqueue_on_commit(endpoint_id: int) -> None:
     transaction.on_commit(lambda: enqueue_delivery(endpoint_id))
 
 
-def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float = 20.0) -> dict[str, int]:
+def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float = 5.0) -> dict[str, int]:
     """What a delivery task does: claim, send, record, until nothing is due or the time
-    budget is spent (then the task re-enqueues itself)."""
-    import time
-
+    budget is spent (then the task re-enqueues itself, behind the tasks queued meanwhile —
+    the dispatcher's among them)."""
+    wakeup.wake_clear(endpoint_wake_name(endpoint_id))
     totals = {o: 0 for o in AttemptOutcome.values}
     totals["more"] = 0
     started = time.monotonic()

@@ -120,16 +120,16 @@ def e2e_services(transactional_db):
 
 
 def broker_reset(url: str) -> None:
-    """Empty the queue and the outbox wake-up flag: tasks and a flag left by other tests
-    (which publish on commit with no worker running) must not reach or silence ours."""
+    """Empty the queue and the wake-up flags: tasks and flags left by other tests (which
+    publish on commit with no worker running) must not reach or silence ours."""
     import redis
 
     from orderflow.celery import app
-    from orderflow.outbox import WAKE_FLAG
+    from orderflow.wakeup import flags_clear_all
 
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     try:
-        client.delete(WAKE_FLAG)
+        flags_clear_all(client)
     finally:
         client.close()
     with app.connection_for_write(url) as conn:

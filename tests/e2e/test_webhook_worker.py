@@ -132,7 +132,7 @@ def test_orders_placed_while_the_broker_is_down_are_delivered_when_it_is_back(
             numbers = [place_order(shop, client) for _ in range(3)]
         # Each checkout committed although its wake-up could not be published.
         assert Order.objects.filter(number__in=numbers).count() == 3
-        assert any("could not wake the outbox dispatcher" in r.getMessage()
+        assert any("could not wake outbox" in r.getMessage()
                    for r in caplog.records)
         outage_events = set(OutboxEvent.objects.filter(
             aggregate_id__in=Order.objects.filter(number__in=numbers)

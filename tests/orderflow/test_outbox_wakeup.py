@@ -16,9 +16,13 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def broker():
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete("celery", outbox.WAKE_FLAG)
+    from orderflow.wakeup import flags_clear_all
+
+    client.delete("celery")
+    flags_clear_all(client)
     yield client
-    client.delete("celery", outbox.WAKE_FLAG)
+    client.delete("celery")
+    flags_clear_all(client)
 
 
 def test_one_wake_up_per_dispatcher_run_however_many_transactions_commit(broker):
