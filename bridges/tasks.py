@@ -25,7 +25,13 @@ def dispatch_outbox_task() -> int:
     """Woken after commit of transactions that wrote outbox events (coalesced: see
     orderflow.outbox.WAKE_FLAG, cleared here before the outbox is read)."""
     wake_flag_clear()
-    taken = webhooks.outbox_dispatch_all(max_batches=20)
+    try:
+        taken = webhooks.outbox_dispatch_all(max_batches=20, wait=False)
+    except webhooks.DispatcherBusy:
+        # The running dispatcher may already be past its last look at the outbox: look again
+        # shortly rather than block this worker process on its lock.
+        dispatch_outbox_task.apply_async(countdown=0.25, retry=False)
+        return 0
     if taken >= 20 * webhooks.DISPATCH_BATCH:  # more may be waiting: continue in a new task
         webhooks.enqueue_task(dispatch_outbox_task)
     return taken

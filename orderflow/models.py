@@ -14,7 +14,10 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 def new_public_id(prefix: str) -> str:
     """An opaque id such as ``prod_7k2q...``: 128 random bits, never a database id."""
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(26))
+    # One read of 130 random bits, 5 bits per character (secrets.choice per character cost a
+    # fifth of a bulk fan-out of thousands of rows).
+    bits = int.from_bytes(secrets.token_bytes(17)) >> 6
+    return f"{prefix}_" + "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(0, 130, 5))
 
 
 class PublicIdField(models.CharField):

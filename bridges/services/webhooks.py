@@ -216,11 +216,21 @@ def webhook_endpoint_send_test(*, endpoint: WebhookEndpoint, actor: Actor) -> We
 
 # --- fan-out -----------------------------------------------------------------------------------
 
-def _dispatch_lock() -> None:
-    """Serialise everything that hands out sequence numbers (the dispatcher, test events)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+def _dispatch_lock(*, wait: bool = True) -> bool:
+    """Serialise everything that hands out sequence numbers (the dispatcher, test events).
+    With ``wait=False``, False when another transaction holds it."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        if wait:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DISPATCH_LOCK])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [DISPATCH_LOCK])
+        return cursor.fetchone()[0]
+
+
+class DispatcherBusy(Exception):
+    """Another dispatcher holds the lock (it takes what was committed before it looks)."""
 
 
 def _allocate_sequences(counts: dict[int, int]) -> dict[int, int]:
@@ -244,11 +254,12 @@ def _reference(event: OutboxEvent) -> str:
     return " ".join(dict.fromkeys(numbers))[:64] or event.aggregate_id
 
 
-def outbox_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
+def outbox_dispatch(*, limit: int = DISPATCH_BATCH, wait: bool = True) -> int:
     """Fan out up to ``limit`` undispatched events, oldest first; returns how many events were
     taken (0: nothing left). Endpoints that got deliveries are woken after commit."""
     with transaction.atomic():
-        _dispatch_lock()
+        if not _dispatch_lock(wait=wait):
+            raise DispatcherBusy
         events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True)
                       .order_by("id")[:limit])
         if not events:
@@ -290,11 +301,13 @@ def outbox_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
         return len(events)
 
 
-def outbox_dispatch_all(*, max_batches: int = 100) -> int:
-    """Dispatch until the outbox is empty (or ``max_batches`` were taken); events taken."""
+def outbox_dispatch_all(*, max_batches: int = 100, wait: bool = True) -> int:
+    """Dispatch until the outbox is empty (or ``max_batches`` were taken); events taken.
+    With ``wait=False`` raises ``DispatcherBusy`` instead of waiting for another dispatcher
+    (a worker process should deliver meanwhile, not sit on a lock)."""
     total = 0
     for _ in range(max_batches):
-        taken = outbox_dispatch()
+        taken = outbox_dispatch(wait=wait)
         if not taken:
             break
         total += taken

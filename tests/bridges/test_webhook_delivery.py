@@ -601,3 +601,19 @@ def test_invoice_deliveries_are_found_by_order_and_invoice_number(rx):
         emit("invoice.issued", {"number": "INV-000045", "order_number": "OF-000123"})
     webhooks.outbox_dispatch()
     assert endpoint.deliveries.get().reference == "OF-000123 INV-000045"
+
+
+@pytest.mark.skipif("postgresql" not in __import__("django.conf").conf.settings.DATABASES[
+    "default"]["ENGINE"], reason="the dispatcher lock is a PostgreSQL advisory lock")
+def test_a_dispatcher_task_does_not_wait_for_another_running_dispatcher(rx):
+    import psycopg
+    from django.db import connection
+
+    produce()
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"},
+                         autocommit=False) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [webhooks.DISPATCH_LOCK])
+        with pytest.raises(webhooks.DispatcherBusy):
+            webhooks.outbox_dispatch_all(wait=False)
+    assert webhooks.outbox_dispatch_all(wait=False) == 1  # the other one is done
