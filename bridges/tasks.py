@@ -22,18 +22,15 @@ def prune_bridge_records_task() -> dict:
 
 @shared_task(name="bridges.tasks.dispatch_outbox_task", time_limit=120, soft_time_limit=100)
 def dispatch_outbox_task() -> int:
-    """Woken after commit of transactions that wrote outbox events (coalesced: see
-    orderflow.outbox.WAKE_FLAG, cleared here before the outbox is read)."""
-    wake_flag_clear()
+    """Woken after commit of transactions that wrote outbox events (coalesced through
+    orderflow.outbox.WAKE_FLAG). See ``webhooks.outbox_dispatch_run``."""
     try:
-        taken = webhooks.outbox_dispatch_all(max_batches=20, wait=False)
+        taken = webhooks.outbox_dispatch_run(clear_flag=wake_flag_clear)
     except webhooks.DispatcherBusy:
         # The running dispatcher may already be past its last look at the outbox: look again
         # shortly rather than block this worker process on its lock.
         dispatch_outbox_task.apply_async(countdown=0.25, retry=False)
         return 0
-    if taken >= 20 * webhooks.DISPATCH_BATCH:  # more may be waiting: continue in a new task
-        webhooks.enqueue_task(dispatch_outbox_task)
     return taken
 
 

@@ -42,7 +42,7 @@ WAKE_FLAG = wakeup.flag_key(WAKE)
 
 
 def wake_flag_clear() -> None:
-    """Called by the dispatcher before it reads the outbox."""
+    """Called by the dispatcher before its last look at the outbox."""
     wakeup.wake_clear(WAKE)
 
 

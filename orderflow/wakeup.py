@@ -1,9 +1,10 @@
 """Coalesced wake-ups: send a task only when no run of it is already on its way.
 
 A flag in the Redis broker is set (``SET NX``) by whoever sends the wake-up and cleared by the
-task *before* it reads its work. Work committed while the flag is set is therefore always seen
-by the pending run, and a busy store sends one task per run instead of one per change. When
-the broker is not Redis (the embedded default), every call sends its task.
+task before its *last* read of its work (at its start, or — the outbox dispatcher — when it
+is done, followed by one more read). Work committed while the flag is set is therefore always
+seen by the run that holds it, and a busy store sends one task per run instead of one per
+change. When the broker is not Redis (the embedded default), every call sends its task.
 """
 
 from __future__ import annotations

@@ -314,6 +314,30 @@ def outbox_dispatch_all(*, max_batches: int = 100, wait: bool = True) -> int:
     return total
 
 
+def outbox_dispatch_run(*, clear_flag, seconds: float = 10.0, gather: float = 0.05) -> int:
+    """What a woken dispatcher does; events taken.
+
+    The wake-up flag stays set while it runs, so the commits meanwhile send no new tasks;
+    between rounds it waits ``gather`` seconds, so a steady trickle of commits is fanned out
+    in batches instead of one ~10-statement transaction per handful of events. It stops when
+    a round finds nothing (or after ``seconds``), clears the flag, and looks once more: an event
+    whose commit found the flag set committed before the flag was cleared, so this last look
+    sees it; any later commit sets the flag again and wakes a new run.
+    """
+    deadline = time.monotonic() + seconds
+    total = 0
+    try:
+        while time.monotonic() < deadline:
+            taken = outbox_dispatch_all(max_batches=20, wait=False)
+            total += taken
+            if not taken:
+                break
+            time.sleep(gather)
+    finally:
+        clear_flag()
+    return total + outbox_dispatch_all(max_batches=20, wait=False)
+
+
 # --- claiming ----------------------------------------------------------------------------------
 
 def _batch_size(endpoint: WebhookEndpoint) -> int:

@@ -617,3 +617,14 @@ def test_a_dispatcher_task_does_not_wait_for_another_running_dispatcher(rx):
         with pytest.raises(webhooks.DispatcherBusy):
             webhooks.outbox_dispatch_all(wait=False)
     assert webhooks.outbox_dispatch_all(wait=False) == 1  # the other one is done
+
+
+def test_an_event_committed_just_before_the_dispatcher_clears_its_flag_is_still_sent(rx):
+    endpoint = endpoint_for(rx)
+    produce(number="OF-1")
+
+    def clear_flag():  # a commit lands right before the flag goes
+        produce(number="OF-late")
+
+    assert webhooks.outbox_dispatch_run(clear_flag=clear_flag, gather=0) == 2
+    assert set(endpoint.deliveries.values_list("reference", flat=True)) == {"OF-1", "OF-late"}

@@ -31,7 +31,7 @@ def test_one_wake_up_per_dispatcher_run_however_many_transactions_commit(broker)
     assert broker.llen("celery") == 1  # one dispatch task queued for five commits
     assert broker.ttl(outbox.WAKE_FLAG) > 0  # a lost task blocks wake-ups only briefly
 
-    outbox.wake_flag_clear()  # the dispatcher starts: commits from now on wake it again
+    outbox.wake_flag_clear()  # the dispatcher is done: commits from now on wake it again
     outbox._dispatch_after_commit()
     assert broker.llen("celery") == 2
 
