@@ -44,7 +44,20 @@ def cart_get(*, principal, public_id: str, for_update: bool = False) -> Cart:
     return cart
 
 
+_REMEMBERED = "_orderflow_fresh_lines"
+
+
+def cart_lines_remember(cart, lines: list[CartLine]) -> None:
+    """A service that just wrote the lines (under the cart's lock) hands them to the next
+    plain ``cart_lines`` call on the same instance, which then costs no query."""
+    setattr(cart, _REMEMBERED, lines)
+
+
 def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
+    if not for_pricing:
+        remembered = cart.__dict__.pop(_REMEMBERED, None)
+        if remembered is not None:
+            return remembered
     qs = CartLine.objects.filter(cart_id=cart.pk)
     if for_pricing:
         qs = qs.select_related("product__tax_class", "product__supplier").prefetch_related(

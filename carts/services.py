@@ -15,6 +15,7 @@ from carts.selectors import (
     cart_for_pricing,
     cart_get,
     cart_lines,
+    cart_lines_remember,
     cart_problems,
 )
 from catalog.models import Product
@@ -90,13 +91,16 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
     else:
         base = quantity or 0
     _check_quantity(base)
-    line = CartLine.objects.filter(cart=cart, product=product).first()
+    # All lines, under the cart's lock: the merge check needs one, the answer all of them
+    # (handed to the selector, so the response does not read them again after commit).
+    lines = cart_lines(cart=cart)
+    line = next((existing for existing in lines if existing.product_id == product.pk), None)
     if line is None:
-        CartLine.objects.create(
+        lines.append(CartLine.objects.create(
             cart=cart, product=product, quantity=base,
             order_uom=(order_uom or "").upper(), order_quantity=order_quantity if order_uom
             else None, metadata=metadata or {},
-        )
+        ))
     else:
         same_unit = order_uom and line.order_uom == order_uom.upper()
         line.quantity += base
@@ -110,6 +114,7 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
         line.save(update_fields=["quantity", "order_uom", "order_quantity", "metadata",
                                  "updated_at"])
     _touch(cart)
+    cart_lines_remember(cart, lines)
     return cart
 
 

@@ -187,3 +187,28 @@ def test_cart_read_costs_at_most_six_queries_for_1_or_10_lines(shop):
         assert len(response.json()["lines"]) == line_count
         counts[line_count] = len(captured)
     assert counts[1] == counts[10] <= 6, counts
+
+
+def test_adding_a_line_answers_with_every_line_without_reading_them_again(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = shop.shopper(factories.CustomerFactory())
+    counts = {}
+    for existing in (1, 8):
+        skus = [factories.ProductFactory().sku for _ in range(existing + 1)]
+        cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+        for sku in skus[:-1]:
+            client.post(f"/api/v1/carts/{cart_id}/lines", {"sku": sku, "quantity": 1},
+                        format="json")
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(f"/api/v1/carts/{cart_id}/lines",
+                                   {"sku": skus[-1], "quantity": 2}, format="json")
+        assert response.status_code == 201
+        lines = response.json()["lines"]
+        assert [line["sku"] for line in lines] == skus  # in the order they were added
+        assert lines[-1]["quantity"] == 2
+        counts[existing] = len(captured)
+    # shopper, cart lock, product, all lines, insert, cart touch, transaction log, and a
+    # savepoint pair standing in for BEGIN/COMMIT: nothing read after the commit
+    assert counts[1] == counts[8] <= 9, counts
