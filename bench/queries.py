@@ -91,7 +91,7 @@ def send_captured(client: Client, step: flow.Step, headers: dict | None = None,
 
 def rest_same_flow(client: Client) -> dict[str, list[str]]:
     statements: dict[str, list[str]] = {}
-    response, sql = send_captured(client, flow.create_step())
+    response, sql = send_captured(client, flow.plain_create_step())
     statements["cart.create"] = sql
     for step in flow.rest_same_steps(response.json()["id"]):
         _, sql = send_captured(client, step)

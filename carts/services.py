@@ -46,14 +46,32 @@ def _touch(cart: Cart, *fields: str) -> None:
 
 @transaction.atomic
 def cart_create(*, channel, customer=None, api_key=None, connection=None, email: str = "",
-                metadata: dict | None = None) -> Cart:
+                metadata: dict | None = None, shipping_address: dict | None = None,
+                billing_address: dict | None = None, shipping_method: str | None = None) -> Cart:
+    """A new cart; the addresses and the shipping method (by code) may come with it, so a
+    storefront that knows them needs no extra round trips before pricing."""
+    country = (shipping_address or {}).get("country")
+    method = _shipping_method(shipping_method, channel=channel, country=country) \
+        if shipping_method else None
     cart = Cart.objects.create(
         channel=channel, customer=customer, api_key=api_key, connection=connection,
         email=(email or (customer.email if customer else "")).strip().lower(),
         currency=channel.currency, metadata=metadata or {},
+        shipping_address=shipping_address or None,
+        billing_address=(billing_address or shipping_address) or None,
+        shipping_method=method,
     )
     events.cart_created(cart)
     return cart
+
+
+def _shipping_method(code: str, *, channel, country: str | None):
+    method = shipping_method_get(code=code, channel=channel)
+    if method is None or not method.ships_to(country):
+        raise ValidationFailed(f"No shipping method '{code}' for this cart.",
+                               code="shipping_method_unavailable",
+                               errors={"code": ["Not available for this cart."]})
+    return method
 
 
 def _product_by_sku(sku: str, *, with_units: bool) -> Product:
@@ -181,13 +199,8 @@ def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
 def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
-    method = shipping_method_get(code=code, channel=cart.channel)
-    country = (cart.shipping_address or {}).get("country")
-    if method is None or not method.ships_to(country):
-        raise ValidationFailed(f"No shipping method '{code}' for this cart.",
-                               code="shipping_method_unavailable",
-                               errors={"code": ["Not available for this cart."]})
-    cart.shipping_method = method
+    cart.shipping_method = _shipping_method(
+        code, channel=cart.channel, country=(cart.shipping_address or {}).get("country"))
     _touch(cart, "shipping_method")
     return cart
 

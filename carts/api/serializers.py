@@ -25,6 +25,13 @@ class AddressSerializer(serializers.Serializer):
 class CartCreateInput(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     metadata = MetadataField()
+    shipping_address = AddressSerializer(required=False, allow_null=True)
+    billing_address = AddressSerializer(required=False, allow_null=True,
+                                        help_text="Defaults to the shipping address.")
+    shipping_method = serializers.SlugField(
+        max_length=40, required=False, allow_blank=True,
+        help_text="A shipping method code (see …/shipping-estimates), as in "
+                  "POST …/shipping-method.")
 
 
 class CartLineAddInput(serializers.Serializer):

@@ -76,7 +76,9 @@ class CartCreateApi(StorefrontApi):
     @extend_schema(summary="Create a cart", request=s.CartCreateInput,
                    parameters=[IDEMPOTENCY], responses={201: s.CartSerializer})
     def post(self, request):
-        """A cart for the shopper of the token (anonymous without one), in the key's channel."""
+        """A cart for the shopper of the token (anonymous without one), in the key's channel;
+        optionally with its addresses and shipping method (the same checks as
+        ``PUT …/addresses`` and ``POST …/shipping-method``)."""
         principal = principal_from_request(request)
         data = validated(s.CartCreateInput, request)
 
@@ -87,7 +89,9 @@ class CartCreateApi(StorefrontApi):
             cart = services.cart_create(
                 channel=principal.channel, customer=principal.customer,
                 api_key=principal.api_key, email=data.get("email", ""),
-                metadata=data.get("metadata"),
+                metadata=data.get("metadata"), shipping_address=data.get("shipping_address"),
+                billing_address=data.get("billing_address"),
+                shipping_method=data.get("shipping_method"),
             )
             return cart_response(request, cart=cart, status_code=status.HTTP_201_CREATED)
 

@@ -33,6 +33,53 @@ def test_create_cart_takes_channel_from_key_and_ignores_client_fields(shop):
                                       aggregate_id=cart["id"]).count() == 1
 
 
+def test_cart_created_with_addresses_and_shipping_method_checks_out_in_six_requests(shop):
+    """create (with address and method) → 3 × add line → price → checkout."""
+    client = shop.client(shop.secret)
+    billing = {**ADDRESS, "full_name": "Accounts Payable"}
+    response = client.post("/api/v1/carts", {
+        "email": "Guest@Example.com", "shipping_address": ADDRESS,
+        "billing_address": billing, "shipping_method": "express"}, format="json")
+    assert response.status_code == 201, response.content
+    cart = response.json()
+    assert cart["shipping_method"]["code"] == "express"
+    assert cart["shipping_address"]["city"] == "Kingston"
+    assert cart["billing_address"]["full_name"] == "Accounts Payable"
+    assert codes(cart) == ["cart_empty"]
+    for sku in ("COF-250", "MUG", "RICE-5KG"):
+        client.post(f"/api/v1/carts/{cart['id']}/lines", {"sku": sku, "quantity": 1},
+                    format="json")
+    priced = client.post(f"/api/v1/carts/{cart['id']}/price").json()
+    assert priced["shipping_total"] == "2500.00" and priced["problems"] == []
+    order = client.post("/api/v1/checkout", {"cart_id": cart["id"], "payment": {"kind": "cod"}},
+                        format="json")
+    assert order.status_code == 201, order.content
+    assert order.json()["email"] == "guest@example.com"
+    assert order.json()["shipping_total"] == "2500.00"
+
+
+def test_cart_create_billing_defaults_to_shipping_address(shop):
+    cart = shop.client(shop.publishable).post(
+        "/api/v1/carts", {"shipping_address": ADDRESS}, format="json").json()
+    assert cart["billing_address"] == cart["shipping_address"]
+    assert codes(cart) == ["cart_empty", "shipping_method_missing"]
+
+
+@pytest.mark.parametrize("method, country", [("teleport", "JM"), ("express", "US")])
+def test_cart_create_with_an_unavailable_shipping_method_creates_nothing(shop, method, country):
+    from fulfillment.models import ShippingMethod
+
+    ShippingMethod.objects.filter(code="express").update(countries="JM")
+    client = shop.client(shop.publishable)
+    response = client.post("/api/v1/carts", {
+        "shipping_address": {**ADDRESS, "country": country}, "shipping_method": method},
+        format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "shipping_method_unavailable"
+    assert not Cart.objects.exists()
+    assert not OutboxEvent.objects.filter(type="cart.created").exists()
+
+
 def test_shopper_cart_belongs_to_the_token_customer(shop):
     customer = factories.CustomerFactory()
     cart = shop.shopper(customer).post("/api/v1/carts", {}, format="json").json()
