@@ -1,9 +1,11 @@
 """Celery tasks of the bridges app: thin, idempotent, ids in, services do the work."""
 
+import secrets
+
 from celery import shared_task
+from django.conf import settings
 
 from bridges.services import bridge_records_prune, idempotency_keys_prune, webhooks
-from orderflow.outbox import wake_flag_clear
 
 # Well under the Redis visibility timeout (1 h), and above one batch's worst case
 # (ORDERFLOW_WEBHOOK_BATCH_SECONDS, then one more timeout) plus the loop's 5 s budget.
@@ -21,17 +23,17 @@ def prune_bridge_records_task() -> dict:
 
 
 @shared_task(name="bridges.tasks.dispatch_outbox_task", time_limit=120, soft_time_limit=100)
-def dispatch_outbox_task() -> int:
+def dispatch_outbox_task(token: str | None = None) -> int:
     """Woken after commit of transactions that wrote outbox events (coalesced through
-    orderflow.outbox.WAKE_FLAG). See ``webhooks.outbox_dispatch_run``."""
-    try:
-        taken = webhooks.outbox_dispatch_run(clear_flag=wake_flag_clear)
-    except webhooks.DispatcherBusy:
-        # The running dispatcher may already be past its last look at the outbox: look again
-        # shortly rather than block this worker process on its lock.
-        dispatch_outbox_task.apply_async(countdown=0.25, retry=False)
-        return 0
-    return taken
+    orderflow.outbox.WAKE_FLAG); each link of the chain passes its ``token`` on. See
+    ``webhooks.outbox_dispatch_step``."""
+    return webhooks.outbox_dispatch_step(token=token or secrets.token_hex(8),
+                                         schedule_next=_dispatch_again)
+
+
+def _dispatch_again(token: str, *, gather: bool) -> None:
+    webhooks.enqueue_task(dispatch_outbox_task, token,
+                          countdown=settings.ORDERFLOW_WEBHOOK_GATHER_SECONDS if gather else None)
 
 
 @shared_task(name="bridges.tasks.deliver_webhooks_task", time_limit=DELIVERY_TIME_LIMIT,

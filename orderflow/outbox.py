@@ -41,16 +41,25 @@ WAKE = "outbox"  # see orderflow.wakeup: one wake-up per dispatcher run, not per
 WAKE_FLAG = wakeup.flag_key(WAKE)
 
 
+def wake_flag_hold(token: str) -> bool:
+    """Called by each link of the dispatcher's chain (see ``wakeup.wake_hold``)."""
+    return wakeup.wake_hold(WAKE, token)
+
+
 def wake_flag_clear() -> None:
     """Called by the dispatcher before its last look at the outbox."""
     wakeup.wake_clear(WAKE)
 
 
-def _dispatch_after_commit() -> None:
-    """Wake the dispatcher. Sent by name so the kernel does not import the bridges app."""
+def wake_dispatcher() -> None:
+    """Wake the dispatcher unless it is already on its way. Sent by name so the kernel does
+    not import the bridges app."""
     from orderflow.celery import app
 
     wakeup.wake(WAKE, lambda: app.send_task(DISPATCH_TASK, retry=False))
+
+
+_dispatch_after_commit = wake_dispatcher
 
 
 def _notify_once(alias: str) -> None:

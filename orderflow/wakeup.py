@@ -1,8 +1,9 @@
 """Coalesced wake-ups: send a task only when no run of it is already on its way.
 
 A flag in the Redis broker is set (``SET NX``) by whoever sends the wake-up and cleared by the
-task before its *last* read of its work (at its start, or — the outbox dispatcher — when it
-is done, followed by one more read). Work committed while the flag is set is therefore always
+task before its *last* read of its work (at its start, or — the outbox dispatcher, a chain of
+short tasks that holds the flag with its token between links — when it is done, followed by
+one more read). Work committed while the flag is set is therefore always
 seen by the run that holds it, and a busy store sends one task per run instead of one per
 change. When the broker is not Redis (the embedded default), every call sends its task.
 """
@@ -45,6 +46,26 @@ def wake(name: str, send: Callable[[], None]) -> None:
         send()
     except Exception as exc:  # noqa: BLE001 - any broker failure
         logger.warning("could not wake %s: %s", name, exc)
+
+
+def wake_hold(name: str, token: str) -> bool:
+    """A task that runs as a chain of short tasks (the outbox dispatcher) keeps its wake-up
+    set between links, so commits meanwhile send no tasks: the flag takes the chain's
+    ``token`` and a fresh expiry. False when another chain's token is in it (a stalled chain
+    whose flag expired has been replaced): this chain then ends and leaves the work to it.
+    Without Redis, or when Redis fails, True (the work is in the database)."""
+    flag = _redis()
+    if flag is None:
+        return True
+    key = flag_key(name)
+    try:
+        value = flag.get(key)
+        if value is not None and value.decode() not in ("1", token):
+            return False
+        flag.set(key, token, ex=FLAG_TTL)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: go on, beat sweeps anyway
+        logger.warning("could not hold the wake-up flag %s: %s", name, exc)
+    return True
 
 
 def wake_clear(name: str) -> None:

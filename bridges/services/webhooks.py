@@ -41,6 +41,7 @@ from bridges.signing import webhook_secret_new, webhook_signatures
 from orderflow import wakeup
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import OutboxEvent
+from orderflow.outbox import wake_dispatcher, wake_flag_clear, wake_flag_hold
 from orderflow.timeline import Actor
 
 logger = logging.getLogger("orderflow.webhooks")
@@ -314,28 +315,35 @@ def outbox_dispatch_all(*, max_batches: int = 100, wait: bool = True) -> int:
     return total
 
 
-def outbox_dispatch_run(*, clear_flag, seconds: float = 10.0, gather: float = 0.05) -> int:
-    """What a woken dispatcher does; events taken.
+def outbox_dispatch_step(*, token: str, schedule_next) -> int:
+    """One link of the woken dispatcher's chain; events taken.
 
-    The wake-up flag stays set while it runs, so the commits meanwhile send no new tasks;
-    between rounds it waits ``gather`` seconds, so a steady trickle of commits is fanned out
-    in batches instead of one ~10-statement transaction per handful of events. It stops when
-    a round finds nothing (or after ``seconds``), clears the flag, and looks once more: an event
-    whose commit found the flag set committed before the flag was cleared, so this last look
-    sees it; any later commit sets the flag again and wakes a new run.
+    A chain of short tasks rather than one long task, so the dispatcher never holds a worker
+    process while it waits: a link fans out one batch of what is committed and, when it took
+    something (or another dispatcher holds the lock), calls ``schedule_next(token, gather)``:
+    the next link looks again after ``ORDERFLOW_WEBHOOK_GATHER_SECONDS`` (a countdown task;
+    at once after a full batch), and the wake-up flag stays set, so the commits meanwhile
+    send no tasks and are fanned out together. A link that finds
+    nothing clears the flag and looks once more: an event whose commit found the flag set
+    committed before it was cleared, so this last look sees it; any later commit sets the
+    flag again and starts a new chain.
     """
-    deadline = time.monotonic() + seconds
-    total = 0
+    if not wake_flag_hold(token):
+        return 0  # another chain holds the wake-up and sees what was committed
     try:
-        while time.monotonic() < deadline:
-            taken = outbox_dispatch_all(max_batches=20, wait=False)
-            total += taken
-            if not taken:
-                break
-            time.sleep(gather)
-    finally:
-        clear_flag()
-    return total + outbox_dispatch_all(max_batches=20, wait=False)
+        taken = outbox_dispatch(wait=False)
+    except DispatcherBusy:
+        taken = None  # someone else is fanning out right now: look again shortly
+    if taken is None or taken:
+        # A full batch means more is waiting: the next link at once, else after the gather.
+        schedule_next(token, gather=taken != DISPATCH_BATCH)
+        return taken or 0
+    wake_flag_clear()
+    try:
+        return outbox_dispatch_all(max_batches=20, wait=False)
+    except DispatcherBusy:
+        wake_dispatcher()  # the holder may be past its look: a new chain looks after it
+        return 0
 
 
 # --- claiming ----------------------------------------------------------------------------------
@@ -763,11 +771,11 @@ def webhook_log_prune() -> dict:
 
 # --- enqueueing --------------------------------------------------------------------------------
 
-def enqueue_task(task, *args) -> None:
+def enqueue_task(task, *args, countdown: float | None = None) -> None:
     """Send a task; a broker outage is logged, not raised: the work is in the database and
     the sweeper enqueues it again when the broker is back."""
     try:
-        task.apply_async(args=list(args), retry=False)
+        task.apply_async(args=list(args), countdown=countdown, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper recovers
         logger.warning("could not enqueue %s%s: %s", task.name, tuple(args), exc)
 
@@ -797,7 +805,8 @@ def _enqueue_on_commit(endpoint_id: int) -> None:
     transaction.on_commit(lambda: enqueue_delivery(endpoint_id))
 
 
-def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float = 5.0) -> dict[str, int]:
+def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = None
+                         ) -> dict[str, int]:
     """What a delivery task does: claim, send, record, until nothing is due or the time
     budget is spent (then the task re-enqueues itself, behind the tasks queued meanwhile —
     the dispatcher's among them)."""
@@ -805,6 +814,8 @@ def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float = 5.0) -> di
     totals = {o: 0 for o in AttemptOutcome.values}
     totals["more"] = 0
     started = time.monotonic()
+    if budget_seconds is None:
+        budget_seconds = settings.ORDERFLOW_WEBHOOK_LOOP_SECONDS
     while True:
         endpoint, batch = deliveries_claim(endpoint_id=endpoint_id)
         if not batch:

@@ -619,12 +619,22 @@ def test_a_dispatcher_task_does_not_wait_for_another_running_dispatcher(rx):
     assert webhooks.outbox_dispatch_all(wait=False) == 1  # the other one is done
 
 
-def test_an_event_committed_just_before_the_dispatcher_clears_its_flag_is_still_sent(rx):
+def test_an_event_committed_just_before_the_dispatcher_clears_its_flag_is_still_sent(
+        rx, monkeypatch):
     endpoint = endpoint_for(rx)
     produce(number="OF-1")
+    links = []
+
+    def schedule_next(token, gather):
+        links.append((token, gather))
+
+    assert webhooks.outbox_dispatch_step(token="t1", schedule_next=schedule_next) == 1
+    assert links == [("t1", True)]  # it took something: the chain goes on after the gather
 
     def clear_flag():  # a commit lands right before the flag goes
         produce(number="OF-late")
 
-    assert webhooks.outbox_dispatch_run(clear_flag=clear_flag, gather=0) == 2
+    monkeypatch.setattr(webhooks, "wake_flag_clear", clear_flag)
+    assert webhooks.outbox_dispatch_step(token="t1", schedule_next=schedule_next) == 1
+    assert links == [("t1", True)]  # nothing on the first look: the chain ends after its last
     assert set(endpoint.deliveries.values_list("reference", flat=True)) == {"OF-1", "OF-late"}

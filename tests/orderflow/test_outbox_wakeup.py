@@ -45,3 +45,16 @@ def test_a_committed_emit_queues_the_dispatch_task(broker):
         outbox.emit("order.confirmed", {"number": "OF-1"})
     (message,) = broker.lrange("celery", 0, -1)
     assert json.loads(message)["headers"]["task"] == outbox.DISPATCH_TASK
+
+
+def test_a_dispatcher_chain_keeps_the_wake_up_and_a_second_chain_stands_down(broker):
+    outbox._dispatch_after_commit()  # a commit wakes the dispatcher: one task
+    assert outbox.wake_flag_hold("chain-a")  # its first link takes the flag
+    assert broker.get(outbox.WAKE_FLAG) == b"chain-a" and broker.ttl(outbox.WAKE_FLAG) > 0
+    outbox._dispatch_after_commit()  # commits while the chain runs send no task
+    assert broker.llen("celery") == 1
+    assert outbox.wake_flag_hold("chain-a")  # its next link keeps it
+    assert not outbox.wake_flag_hold("chain-b")  # a stray second chain ends at once
+    outbox.wake_flag_clear()
+    outbox._dispatch_after_commit()
+    assert broker.llen("celery") == 2
