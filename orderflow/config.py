@@ -51,6 +51,7 @@ class Config:
     webhook_allow_private: list[str] = field(default_factory=list)
     webhook_retry_schedule: list[int] = field(default_factory=lambda: list(RETRY_SCHEDULE))
     webhook_lease_margin: int = 30
+    webhook_gather_ms: int = 100
 
     @property
     def uses_postgres(self) -> bool:
@@ -299,6 +300,7 @@ def load(env: dict | None = None) -> Config:
         webhook_retry_schedule=parse_seconds_list(env, "ORDERFLOW_WEBHOOK_RETRY_SCHEDULE",
                                                   RETRY_SCHEDULE),
         webhook_lease_margin=parse_int(env, "ORDERFLOW_WEBHOOK_LEASE_MARGIN", 30, minimum=1),
+        webhook_gather_ms=parse_int(env, "ORDERFLOW_WEBHOOK_GATHER_MS", 100),
     )
 
 

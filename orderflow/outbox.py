@@ -46,6 +46,11 @@ def wake_flag_hold(token: str) -> bool:
     return wakeup.wake_hold(WAKE, token)
 
 
+def dispatch_pending() -> bool:
+    """Whether the dispatcher's wake-up is set: events may be waiting to be fanned out."""
+    return wakeup.is_pending(WAKE)
+
+
 def wake_flag_clear() -> None:
     """Called by the dispatcher before its last look at the outbox."""
     wakeup.wake_clear(WAKE)

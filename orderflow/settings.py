@@ -210,7 +210,9 @@ ORDERFLOW_WEBHOOK_RETRY_SCHEDULE = CONFIG.webhook_retry_schedule  # seconds afte
 ORDERFLOW_WEBHOOK_RETRY_JITTER = 0.2  # each delay is scaled by a random factor in 1 ± this
 ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = CONFIG.webhook_lease_margin
 ORDERFLOW_WEBHOOK_BATCH = 100  # deliveries one worker claims at once for one endpoint
-ORDERFLOW_WEBHOOK_GATHER_SECONDS = 0.05  # a busy dispatcher looks again after this (a countdown)
+# A busy dispatcher looks again after this (a countdown): commits meanwhile are fanned out
+# together, and their deliveries claimed together.
+ORDERFLOW_WEBHOOK_GATHER_SECONDS = CONFIG.webhook_gather_ms / 1000
 ORDERFLOW_WEBHOOK_LOOP_SECONDS = 1  # a delivery task then re-queues itself, behind the dispatcher
 ORDERFLOW_WEBHOOK_BATCH_SECONDS = 20  # no new POST of a batch starts after this; rest handed back
 ORDERFLOW_WEBHOOK_DISABLE_AFTER = timedelta(days=5)  # failing this long disables the endpoint

@@ -68,6 +68,18 @@ def wake_hold(name: str, token: str) -> bool:
     return True
 
 
+def is_pending(name: str) -> bool:
+    """Whether a wake-up called ``name`` is set (work committed and not yet taken for sure).
+    Without Redis, or when it fails, False: this is only a hint."""
+    flag = _redis()
+    if flag is None:
+        return False
+    try:
+        return bool(flag.exists(flag_key(name)))
+    except Exception:  # noqa: BLE001 - a hint only
+        return False
+
+
 def wake_clear(name: str) -> None:
     """The woken task calls this before it reads its work."""
     flag = _redis()

@@ -41,7 +41,12 @@ from bridges.signing import webhook_secret_new, webhook_signatures
 from orderflow import wakeup
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import OutboxEvent
-from orderflow.outbox import wake_dispatcher, wake_flag_clear, wake_flag_hold
+from orderflow.outbox import (
+    dispatch_pending,
+    wake_dispatcher,
+    wake_flag_clear,
+    wake_flag_hold,
+)
 from orderflow.timeline import Actor
 
 logger = logging.getLogger("orderflow.webhooks")
@@ -255,51 +260,63 @@ def _reference(event: OutboxEvent) -> str:
     return " ".join(dict.fromkeys(numbers))[:64] or event.aggregate_id
 
 
+class _Raced(Exception):
+    """Another dispatcher took some of the events first (SQLite has no advisory lock)."""
+
+
 def outbox_dispatch(*, limit: int = DISPATCH_BATCH, wait: bool = True) -> int:
     """Fan out up to ``limit`` undispatched events, oldest first; returns how many events were
     taken (0: nothing left). Endpoints that got deliveries are woken after commit."""
-    with transaction.atomic():
-        if not _dispatch_lock(wait=wait):
-            raise DispatcherBusy
-        events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True)
-                      .order_by("id")[:limit])
-        if not events:
-            return 0
-        now = timezone.now()
-        claimed = OutboxEvent.objects.filter(
-            pk__in=[e.pk for e in events], dispatched_at__isnull=True,
-        ).update(dispatched_at=now)
-        if claimed != len(events):  # another dispatcher (SQLite has no advisory lock)
-            transaction.set_rollback(True)
-            return 0
-        endpoints = [
-            (endpoint, {c.pk for c in endpoint.channels.all()})
-            for endpoint in WebhookEndpoint.objects.filter(is_active=True)
-            .prefetch_related("channels")
-        ]
-        matches: list[tuple[OutboxEvent, WebhookEndpoint]] = [
-            (event, endpoint)
-            for event in events
-            for endpoint, channel_ids in endpoints
-            if (not channel_ids or event.channel_id in channel_ids)
-            and endpoint.subscribes_to(event.type)
-        ]
-        counts: dict[int, int] = {}
-        for _, endpoint in matches:
-            counts[endpoint.pk] = counts.get(endpoint.pk, 0) + 1
-        next_sequence = _allocate_sequences(counts)
-        rows = []
-        for event, endpoint in matches:
-            rows.append(WebhookDelivery(
-                endpoint=endpoint, event=event, event_type=event.type,
-                reference=_reference(event), sequence=next_sequence[endpoint.pk],
-                next_attempt_at=now,
-            ))
-            next_sequence[endpoint.pk] += 1
-        WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
-        for endpoint_id in counts:
-            _enqueue_on_commit(endpoint_id)
-        return len(events)
+    try:
+        with transaction.atomic():
+            return _fan_out(limit=limit, wait=wait)
+    except _Raced:
+        return 0
+
+
+def _fan_out(*, limit: int, wait: bool) -> int:
+    """``outbox_dispatch`` inside the caller's transaction (the advisory lock is held until
+    it ends). Raises ``DispatcherBusy`` before writing anything, ``_Raced`` after (roll back)."""
+    if not _dispatch_lock(wait=wait):
+        raise DispatcherBusy
+    events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True)
+                  .order_by("id")[:limit])
+    if not events:
+        return 0
+    now = timezone.now()
+    claimed = OutboxEvent.objects.filter(
+        pk__in=[e.pk for e in events], dispatched_at__isnull=True,
+    ).update(dispatched_at=now)
+    if claimed != len(events):
+        raise _Raced
+    endpoints = [
+        (endpoint, {c.pk for c in endpoint.channels.all()})
+        for endpoint in WebhookEndpoint.objects.filter(is_active=True)
+        .prefetch_related("channels")
+    ]
+    matches: list[tuple[OutboxEvent, WebhookEndpoint]] = [
+        (event, endpoint)
+        for event in events
+        for endpoint, channel_ids in endpoints
+        if (not channel_ids or event.channel_id in channel_ids)
+        and endpoint.subscribes_to(event.type)
+    ]
+    counts: dict[int, int] = {}
+    for _, endpoint in matches:
+        counts[endpoint.pk] = counts.get(endpoint.pk, 0) + 1
+    next_sequence = _allocate_sequences(counts)
+    rows = []
+    for event, endpoint in matches:
+        rows.append(WebhookDelivery(
+            endpoint=endpoint, event=event, event_type=event.type,
+            reference=_reference(event), sequence=next_sequence[endpoint.pk],
+            next_attempt_at=now,
+        ))
+        next_sequence[endpoint.pk] += 1
+    WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
+    for endpoint_id in counts:
+        _enqueue_on_commit(endpoint_id)
+    return len(events)
 
 
 def outbox_dispatch_all(*, max_batches: int = 100, wait: bool = True) -> int:
@@ -364,6 +381,11 @@ def _lease_seconds(endpoint: WebhookEndpoint) -> int:
 @transaction.atomic
 def deliveries_claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
     """Lease the due deliveries of one endpoint and count their attempt."""
+    return _claim(endpoint_id=endpoint_id)
+
+
+def _claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
+    """``deliveries_claim`` inside the caller's transaction."""
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
     if endpoint is None:  # disabled or deleted
         return None, []
@@ -538,6 +560,11 @@ def retry_delay(series_attempts: int, *, rng: random.Random | None = None) -> fl
 @transaction.atomic
 def deliveries_record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
     """Write what happened to a claimed batch: attempts, statuses, the log, the endpoint."""
+    return _record(endpoint, results)
+
+
+def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
+    """``deliveries_record`` inside the caller's transaction."""
     now = timezone.now()
     counts = {o: 0 for o in AttemptOutcome.values}
     attempts, logs, changed = [], [], []
@@ -807,22 +834,45 @@ def _enqueue_on_commit(endpoint_id: int) -> None:
 
 def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = None
                          ) -> dict[str, int]:
-    """What a delivery task does: claim, send, record, until nothing is due or the time
-    budget is spent (then the task re-enqueues itself, behind the tasks queued meanwhile —
-    the dispatcher's among them)."""
+    """What a delivery task does, until nothing is due or the time budget is spent (then the
+    task re-enqueues itself, behind the tasks queued meanwhile — the dispatcher's among them).
+
+    Each round is one transaction: record the batch just sent, fan out the outbox events
+    waiting for the dispatcher (whose next link may be queued behind this very task), and
+    claim the next batch; then send it outside any transaction. If recording fails, the
+    claim goes with it and the sent batch is taken back when its lease expires (sent again:
+    at least once).
+    """
     wakeup.wake_clear(endpoint_wake_name(endpoint_id))
     totals = {o: 0 for o in AttemptOutcome.values}
     totals["more"] = 0
     started = time.monotonic()
     if budget_seconds is None:
         budget_seconds = settings.ORDERFLOW_WEBHOOK_LOOP_SECONDS
+    endpoint, results = None, []
     while True:
-        endpoint, batch = deliveries_claim(endpoint_id=endpoint_id)
+        out_of_time = time.monotonic() - started > budget_seconds
+        try:
+            with transaction.atomic():
+                recorded = _record(endpoint, results) if results else {}
+                if out_of_time:
+                    _add(totals, recorded)
+                    totals["more"] = 1
+                    return totals
+                if dispatch_pending():
+                    try:
+                        _fan_out(limit=DISPATCH_BATCH, wait=False)
+                    except DispatcherBusy:
+                        pass  # the dispatcher is at it right now
+                endpoint, batch = _claim(endpoint_id=endpoint_id)
+        except _Raced:
+            continue  # (SQLite) another dispatcher fanned these out: the round is undone
+        _add(totals, recorded)
         if not batch:
             return totals
         results = deliveries_send(endpoint, batch)
-        for outcome, n in deliveries_record(endpoint, results).items():
-            totals[outcome] += n
-        if time.monotonic() - started > budget_seconds:
-            totals["more"] = 1
-            return totals
+
+
+def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
+    for outcome, n in counts.items():
+        totals[outcome] += n
