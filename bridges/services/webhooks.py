@@ -567,7 +567,7 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
     """``deliveries_record`` inside the caller's transaction."""
     now = timezone.now()
     counts = {o: 0 for o in AttemptOutcome.values}
-    attempts, logs, changed = [], [], []
+    attempts, changed = [], []
     released = []
     any_success = any_failure = False
     disable_reason = ""
@@ -609,19 +609,6 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
             outcome=outcome, error=delivery.last_error, response_headers=response.headers,
             response_body=response.body, next_attempt_at=next_at,
         ))
-        logs.append(TransactionLog(
-            direction=TransactionLog.Direction.OUTBOUND, kind=TransactionLog.Kind.WEBHOOK,
-            correlation_id=delivery.event.public_id, client=endpoint.public_id, method="POST",
-            endpoint=endpoint.url[:300], status_code=response.status or 0,
-            code=outcome if outcome != AttemptOutcome.RETRY else "retry",
-            latency_ms=response.latency_ms,
-            object_ids=" ".join(filter(None, [delivery.reference, delivery.event.aggregate_id])),
-            request_headers={"webhook-id": delivery.event.public_id,
-                             "webhook-signature": "[redacted]",
-                             "x-orderflow-attempt": str(delivery.attempts)},
-            request_body=f"{delivery.event_type} #{delivery.sequence}",
-            response_body=response.body,
-        ))
     unreachable = False
     if released:  # never sent: give the attempt back
         unreachable = any(r.response is not None and r.response.error_kind in UNREACHABLE
@@ -645,8 +632,7 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
             WebhookDelivery.objects.filter(pk__in=pks).update(
                 status=status, last_status_code=code, last_error=error, next_attempt_at=next_at,
                 delivered_at=delivered, dead_at=dead, lease_expires_at=None)
-        WebhookAttempt.objects.bulk_create(attempts)
-        TransactionLog.objects.bulk_create(logs)
+        _log_attempts(endpoint, WebhookAttempt.objects.bulk_create(attempts), now)
     _endpoint_health(endpoint, now, any_success=any_success, any_failure=any_failure,
                      disable_reason=disable_reason)
     waits = [(d.next_attempt_at - now).total_seconds() for d in changed
@@ -660,6 +646,52 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
         countdown = max(0.0, min(waits))
         transaction.on_commit(lambda: enqueue_delivery(endpoint.pk, countdown=countdown))
     return counts
+
+
+def _log_attempts(endpoint: WebhookEndpoint, attempts: list[WebhookAttempt], now) -> None:
+    """An outbound transaction-log entry per attempt, next to the inbound API and bridge
+    traffic. On PostgreSQL one INSERT … SELECT from the attempts just written (building the
+    rows in Python cost as much as the rest of recording a batch)."""
+    if not attempts:
+        return
+    if connection.vendor == "postgresql":
+        log, attempt = TransactionLog._meta.db_table, WebhookAttempt._meta.db_table
+        delivery, event = WebhookDelivery._meta.db_table, OutboxEvent._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {log} (created_at, direction, kind, correlation_id, client,
+                        method, endpoint, status_code, code, latency_ms, object_ids,
+                        request_headers, request_body, response_body)
+                    SELECT %s, %s, %s, e.public_id, %s, 'POST', %s, COALESCE(a.status_code, 0),
+                        a.outcome, a.latency_ms,
+                        LEFT(CONCAT_WS(' ', NULLIF(d.reference, ''), NULLIF(e.aggregate_id, '')),
+                             300),
+                        JSONB_BUILD_OBJECT('webhook-id', e.public_id,
+                                           'webhook-signature', '[redacted]',
+                                           'x-orderflow-attempt', a.number::text),
+                        e.type || ' #' || d.sequence, a.response_body
+                    FROM {attempt} a JOIN {delivery} d ON d.id = a.delivery_id
+                        JOIN {event} e ON e.id = d.event_id
+                    WHERE a.id = ANY(%s) ORDER BY a.id""",
+                [now, TransactionLog.Direction.OUTBOUND, TransactionLog.Kind.WEBHOOK,
+                 endpoint.public_id, endpoint.url[:300], [a.pk for a in attempts]])
+        return
+    TransactionLog.objects.bulk_create([
+        TransactionLog(
+            direction=TransactionLog.Direction.OUTBOUND, kind=TransactionLog.Kind.WEBHOOK,
+            correlation_id=a.delivery.event.public_id, client=endpoint.public_id,
+            method="POST", endpoint=endpoint.url[:300], status_code=a.status_code or 0,
+            code=a.outcome, latency_ms=a.latency_ms,
+            object_ids=" ".join(filter(None, [a.delivery.reference,
+                                              a.delivery.event.aggregate_id]))[:300],
+            request_headers={"webhook-id": a.delivery.event.public_id,
+                             "webhook-signature": "[redacted]",
+                             "x-orderflow-attempt": str(a.number)},
+            request_body=f"{a.delivery.event_type} #{a.delivery.sequence}",
+            response_body=a.response_body,
+        )
+        for a in attempts
+    ])
 
 
 def _endpoint_health(endpoint, now, *, any_success, any_failure, disable_reason) -> None:

@@ -228,6 +228,28 @@ def test_500_timeout_bad_ack_then_success_follow_the_retry_schedule(rx):
     assert TransactionLog.objects.filter(kind="webhook", direction="out").count() == 4
 
 
+def test_every_attempt_has_an_outbound_transaction_log_entry(rx):
+    endpoint = endpoint_for(rx)
+    rx.script([500, 200])
+    event = produce(number="OF-4242")
+    deliver(endpoint)
+    time_travel(WebhookDelivery.objects.get())
+    deliver(endpoint)
+    entries = list(TransactionLog.objects.filter(kind="webhook", direction="out")
+                   .order_by("id"))
+    assert [(e.status_code, e.code) for e in entries] == [(500, "retry"), (200, "succeeded")]
+    first = entries[0]
+    assert (first.correlation_id, first.client, first.method, first.endpoint) == (
+        event.public_id, endpoint.public_id, "POST", endpoint.url)
+    assert first.object_ids == "OF-4242"
+    assert first.request_headers == {"webhook-id": event.public_id,
+                                     "webhook-signature": "[redacted]",
+                                     "x-orderflow-attempt": "1"}
+    assert first.request_body == "order.created #1"
+    assert entries[1].request_headers["x-orderflow-attempt"] == "2"
+    assert entries[1].response_body == WebhookAttempt.objects.get(number=2).response_body
+
+
 def test_dead_after_max_attempts_then_replay_delivers_with_the_same_id(rx):
     endpoint = endpoint_for(rx, max_attempts=3)
     rx.script([503, 502, 500])
