@@ -135,6 +135,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "comparison and delivery; bridge: only the bridge comparison (no "
                              "bare view, no pgbench); delivery: only webhook delivery (one "
                              "Celery worker, no gunicorn, no pgbench)")
+    parser.add_argument("--producer", choices=("sql", "orm"), default="sql",
+                        help="delivery mode's latency phase: events written with plain SQL "
+                             "(the same outbox row and wake-up as emit(); default) or through "
+                             "emit() in a Django transaction (see docs/benchmark.md)")
     parser.add_argument("--keep-db", action="store_true",
                         help="leave the benchmark databases in place after the run")
     parser.add_argument("--settings", default="bench.settings", metavar="MODULE",
@@ -787,7 +791,8 @@ def run_delivery(args, env: dict[str, str], warnings: list[str]) -> dict:
     section of the report."""
     events, floor_posts = (1000, 1000) if args.quick else (DELIVERY_EVENTS, DELIVERY_EVENTS)
     cmd = [sys.executable, "bench/delivery.py", "--events", str(events),
-           "--floor-posts", str(floor_posts), "--seconds", f"{args.seconds:g}"]
+           "--floor-posts", str(floor_posts), "--seconds", f"{args.seconds:g}",
+           "--producer", args.producer]
     log(f"webhook delivery: {events} events at full speed, then {args.seconds:g} s at half "
         "that rate")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
