@@ -259,3 +259,42 @@ def test_adding_a_line_answers_with_every_line_without_reading_them_again(shop):
     # shopper, cart lock, product, all lines, insert, cart touch, transaction log, and a
     # savepoint pair standing in for BEGIN/COMMIT: nothing read after the commit
     assert counts[1] == counts[8] <= 9, counts
+
+
+def test_hand_written_cart_reads_match_the_orm(shop, django_assert_num_queries):
+    """carts.selectors reads a storefront's cart and its lines with fixed SQL (orderflow.db):
+    every field, the related shipping method and products, as the ORM would load them."""
+    from django.forms.models import model_to_dict
+
+    from carts.models import CartLine
+    from carts.selectors import cart_get, cart_lines
+    from orderflow.principals import principal_from_request
+
+    customer = factories.CustomerFactory()
+    client = shop.shopper(customer)
+    cart_id = shop.ready_cart(client, [("COF-250", 2), ("MUG", 1)])
+    request = client.get(f"/api/v1/carts/{cart_id}").wsgi_request
+    principal = principal_from_request(request)
+    assert principal.is_storefront and principal.customer == customer
+
+    with django_assert_num_queries(2):
+        cart = cart_get(principal=principal, public_id=cart_id, for_update=False)
+        lines = cart_lines(cart=cart)
+        method, products = cart.shipping_method, [line.product for line in lines]
+    orm = Cart.objects.select_related("shipping_method").get(public_id=cart_id)
+    assert model_to_dict(cart) == model_to_dict(orm)
+    assert (cart.created_at, cart.priced_at, cart.total) == (orm.created_at, orm.priced_at,
+                                                             orm.total)
+    assert model_to_dict(method) == model_to_dict(orm.shipping_method)
+    orm_lines = list(CartLine.objects.select_related("product").filter(cart=orm).order_by("id"))
+    assert [model_to_dict(line) for line in lines] == [model_to_dict(line) for line in orm_lines]
+    assert [model_to_dict(p) for p in products] == [model_to_dict(line.product)
+                                                    for line in orm_lines]
+    assert all(not line._state.adding and line._state.db == "default" for line in lines)
+
+    # Another shopper (or no shopper) of the same key does not see it.
+    other = principal_from_request(
+        shop.shopper(factories.CustomerFactory()).get("/api/v1/products").wsgi_request)
+    with pytest.raises(Exception) as missing:
+        cart_get(principal=other, public_id=cart_id)
+    assert missing.typename == "NotFound"
