@@ -11,9 +11,12 @@ import re
 import time
 import uuid
 
+from django.utils import timezone
+
 from bridges.models import TransactionLog
 from bridges.network import client_ip
 from bridges.redaction import redact_body, redact_headers
+from orderflow.db import insert
 
 logger = logging.getLogger("orderflow.transaction_log")
 
@@ -74,11 +77,12 @@ def write_entry(request, response, body: bytes, is_bridge: bool, latency_ms: int
         client = f"{api_key.prefix}…"
     else:
         client = getattr(user, "username", "") or ""
-    TransactionLog.objects.create(
+    insert(TransactionLog, dict(
+        created_at=timezone.now(), direction=TransactionLog.Direction.INBOUND,
         kind=TransactionLog.Kind.BRIDGE if is_bridge else TransactionLog.Kind.API,
         correlation_id=request.correlation_id,
-        connection=info.get("connection"),
-        api_key=api_key,
+        connection_id=getattr(info.get("connection"), "pk", None),
+        api_key_id=getattr(api_key, "pk", None),
         client=str(client)[:120],
         method=request.method,
         endpoint=(info.get("action") or request.path)[:300],
@@ -90,7 +94,7 @@ def write_entry(request, response, body: bytes, is_bridge: bool, latency_ms: int
         request_headers=redact_headers(request.META),
         request_body=redact_body(body),
         response_body=redact_body(content),
-    )
+    ))
 
 
 def _valid_ip(value):

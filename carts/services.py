@@ -4,6 +4,7 @@ never taken from the client."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from carts import events
@@ -21,6 +22,7 @@ from carts.selectors import (
 from catalog.models import Product
 from catalog.selectors import quantity_to_base
 from fulfillment.selectors import shipping_method_get
+from orderflow.db import columns, fetch
 from orderflow.errors import Conflict, NotFound, ValidationFailed
 from orderflow.money import format_amount
 
@@ -74,11 +76,18 @@ def _shipping_method(code: str, *, channel, country: str | None):
     return method
 
 
+_PRODUCT_BY_SKU_SQL = (
+    f"SELECT {columns(Product, 'p')} FROM {Product._meta.db_table} p "
+    "WHERE UPPER(p.sku) = UPPER(%s) ORDER BY p.sku LIMIT 1"
+)
+
+
 def _product_by_sku(sku: str, *, with_units: bool) -> Product:
-    qs = Product.objects.filter(sku__iexact=sku.strip())
-    if with_units:
-        qs = qs.prefetch_related("units")
-    product = qs.first()
+    # Product.objects.filter(sku__iexact=sku).first(), by hand: see orderflow.db.
+    found = fetch(_PRODUCT_BY_SKU_SQL, [sku.strip()], Product)
+    product = found[0][0] if found else None
+    if product is not None and with_units:
+        prefetch_related_objects([product], "units")
     if product is None:
         raise ValidationFailed(f"No product with sku {sku}.", code="unknown_sku",
                                errors={"sku": [f"Unknown sku {sku}."]})

@@ -61,3 +61,30 @@ def fetch(sql: str, params: list, *models: type[Model]) -> list[tuple]:
             start += width
         result.append(tuple(instances))
     return result
+
+
+@lru_cache(maxsize=512)
+def _field(model: type[Model], name: str):
+    """A concrete field by name or attname (``api_key_id``: pass ids, not instances)."""
+    for field in model._meta.concrete_fields:
+        if name in (field.name, field.attname):
+            return field
+    raise LookupError(f"{model.__name__} has no field {name}")
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> str:
+    table = model._meta.db_table
+    cols = ", ".join(f'"{_field(model, name).column}"' for name in names)
+    return f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(names))})"
+
+
+def insert(model: type[Model], values: dict) -> None:
+    """``model.objects.create(**values)`` without its query compilation, for a write-only log
+    row: each value is prepared by its field as the ORM would (no defaults, no ``pre_save``:
+    pass every value, timestamps included; nothing is returned)."""
+    names = tuple(values)
+    params = [_field(model, name).get_db_prep_save(values[name], connection)
+              for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, names, connection.vendor), params)
