@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 
 from carts.constants import CartProblem
 from carts.models import Cart, CartLine
 from carts.pricing import unit_prices_for
-from catalog.models import Product, TaxRate
+from catalog.models import Product, Supplier, TaxClass, TaxRate
 from fulfillment.models import ShippingMethod
 from fulfillment.selectors import RATES_PREFETCH
 from orderflow.db import columns, fetch
@@ -91,6 +91,16 @@ _LINES_SQL = (
 )
 
 
+_PRICING_LINES_SQL = (
+    f"SELECT {columns(CartLine, 'l')}, {columns(Product, 'p')}, {columns(TaxClass, 't')}, "
+    f"{columns(Supplier, 's')} FROM {CartLine._meta.db_table} l "
+    f"JOIN {Product._meta.db_table} p ON p.id = l.product_id "
+    f"JOIN {TaxClass._meta.db_table} t ON t.id = p.tax_class_id "
+    f"LEFT JOIN {Supplier._meta.db_table} s ON s.id = p.supplier_id "
+    "WHERE l.cart_id = %s ORDER BY l.id"
+)
+
+
 def _line(line: CartLine, product: Product) -> CartLine:
     line.product = product
     return line
@@ -105,20 +115,22 @@ def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
         # orderflow.db.
         return [_line(line, product)
                 for line, product in fetch(_LINES_SQL, [cart.pk], CartLine, Product)]
-    return list(
-        CartLine.objects.filter(cart_id=cart.pk)
-        .select_related("product__tax_class", "product__supplier")
-        .prefetch_related(Prefetch("product__tax_class__rates",
-                                   queryset=TaxRate.objects.order_by("country")))
-        .order_by("id")
-    )
+    # select_related("product__tax_class", "product__supplier") and the tax classes' rates,
+    # by hand (see orderflow.db): one query for the rows, one for the rates.
+    lines = []
+    for line, product, tax_class, supplier in fetch(
+            _PRICING_LINES_SQL, [cart.pk], CartLine, Product, TaxClass, Supplier):
+        product.tax_class, product.supplier = tax_class, supplier
+        lines.append(_line(line, product))
+    # Every instance (lines of one tax class each hold their own copy), one query.
+    prefetch_related_objects([line.product.tax_class for line in lines],
+                             Prefetch("rates", queryset=TaxRate.objects.order_by("country")))
+    return lines
 
 
 def cart_for_pricing(cart: Cart) -> Cart:
     """Load the chosen shipping method's rates (one query) for ``price_cart``."""
     if cart.shipping_method_id is not None:
-        from django.db.models import prefetch_related_objects
-
         prefetch_related_objects([cart.shipping_method], RATES_PREFETCH)
     return cart
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, Exists, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
 
 from catalog import events
@@ -51,7 +51,7 @@ def stock_reserve(*, items: list[tuple[Product, int]]) -> None:
 
     ``items`` are (product, base units); products that do not track inventory are skipped.
     Must run inside the caller's transaction; raises ``InsufficientStock`` naming the first
-    short sku and what is available, after undoing its own partial update.
+    short sku and what is available; nothing is reserved then.
     """
     wanted: dict[int, int] = {}
     skus: dict[int, str] = {}
@@ -63,18 +63,16 @@ def stock_reserve(*, items: list[tuple[Product, int]]) -> None:
         return
     amount = Case(*[When(pk=pk, then=Value(qty)) for pk, qty in wanted.items()],
                   output_field=IntegerField())
-    try:
-        with transaction.atomic():
-            # Lock in primary-key order first, so concurrent checkouts of overlapping carts
-            # queue behind each other instead of deadlocking.
-            list(Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-                 .values_list("pk", flat=True))
-            updated = Product.objects.filter(
-                pk__in=wanted, stock_on_hand__gte=F("stock_reserved") + amount
-            ).update(stock_reserved=F("stock_reserved") + amount)
-            if updated != len(wanted):
-                raise _Short
-    except _Short:
+    # Lock in primary-key order first, so concurrent checkouts of overlapping carts queue
+    # behind each other instead of deadlocking.
+    list(Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+         .values_list("pk", flat=True))
+    # All or nothing in one statement (the rows are locked): no row is updated when any is
+    # short, so there is nothing to undo and no savepoint to pay for.
+    short = Product.objects.filter(pk__in=wanted, stock_on_hand__lt=F("stock_reserved") + amount)
+    updated = Product.objects.filter(pk__in=wanted).filter(~Exists(short)).update(
+        stock_reserved=F("stock_reserved") + amount)
+    if updated != len(wanted):
         available = dict(
             Product.objects.filter(pk__in=wanted)
             .annotate(available=F("stock_on_hand") - F("stock_reserved"))
@@ -113,7 +111,3 @@ def stock_consume(quantities: dict[int, tuple[int, int]]) -> None:
                     output_field=IntegerField())
     Product.objects.filter(pk__in=wanted, track_inventory=True).update(
         stock_on_hand=F("stock_on_hand") - shipped, stock_reserved=F("stock_reserved") - reserved)
-
-
-class _Short(Exception):
-    pass
