@@ -22,7 +22,7 @@ from carts.selectors import (
 from catalog.models import Product
 from catalog.selectors import quantity_to_base
 from fulfillment.selectors import shipping_method_get
-from orderflow.db import columns, fetch
+from orderflow.db import columns, fetch, update_rows
 from orderflow.errors import Conflict, NotFound, ValidationFailed
 from orderflow.money import format_amount
 
@@ -64,6 +64,7 @@ def cart_create(*, channel, customer=None, api_key=None, connection=None, email:
         shipping_method=method,
     )
     events.cart_created(cart)
+    cart_lines_remember(cart, [])
     return cart
 
 
@@ -226,16 +227,15 @@ def cart_price(*, principal, cart_id: str) -> Cart:
         line.unit_price, line.price_source = p.unit_price, p.source
         line.line_subtotal, line.tax_rate = p.subtotal, p.tax_rate
         line.tax_amount, line.line_total = p.tax_amount, p.total
-    CartLine.objects.bulk_update(
-        lines, ["unit_price", "price_source", "line_subtotal", "tax_rate", "tax_amount",
-                "line_total"],
-    )
+    update_rows(CartLine, lines, ["unit_price", "price_source", "line_subtotal", "tax_rate",
+                                  "tax_amount", "line_total"])
     cart.subtotal, cart.tax_total = priced.subtotal, priced.tax_total
     cart.shipping_total, cart.total = priced.shipping_total, priced.total
     cart.priced_at = timezone.now()
     cart.priced_version = cart.version
     cart.save(update_fields=["subtotal", "tax_total", "shipping_total", "total", "priced_at",
                              "priced_version", "updated_at", "last_activity_at"])
+    cart_lines_remember(cart, lines)
     return cart
 
 

@@ -88,3 +88,28 @@ def insert(model: type[Model], values: dict) -> None:
               for name in names]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, names, connection.vendor), params)
+
+
+def update_rows(model: type[Model], objs: list[Model], names: list[str]) -> None:
+    """``bulk_update(objs, names)`` in one ``UPDATE … FROM (VALUES …)`` on PostgreSQL, whose
+    text the ORM's bulk_update (a CASE per row and field) takes several times longer to build.
+    Elsewhere, bulk_update."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objs, names)
+        return
+    fields = [_field(model, name) for name in names]
+    pk = model._meta.pk
+    table = model._meta.db_table
+    row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+    sets = ", ".join(f'"{f.column}" = v."{f.column}"::{f.db_type(connection)}' for f in fields)
+    aliases = ", ".join(f'"{f.column}"' for f in fields)
+    sql = (f'UPDATE {table} SET {sets} FROM (VALUES {", ".join([row] * len(objs))}) '
+           f'AS v("pk", {aliases}) WHERE {table}."{pk.column}" = v."pk"::{pk.db_type(connection)}')
+    params = []
+    for obj in objs:
+        params.append(obj.pk)
+        params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
