@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.services import stock_consume, stock_release
@@ -250,6 +250,15 @@ def _confirm(order: Order, *, now: datetime, new_lines=None) -> list[SupplierOrd
 
 # --- placing -------------------------------------------------------------------------------
 
+def _next_order_id() -> int | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))",
+                       [Order._meta.db_table, Order._meta.pk.column])
+        return cursor.fetchone()[0]
+
+
 def order_place(*, cart, priced, customer, company, email: str, payment: dict, notes: str,
                 actor: Actor) -> Order:
     """Create the order, its lines, payment, timeline and outbox events from a priced cart.
@@ -269,7 +278,12 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
     else:
         status = OrderStatus.PENDING_PAYMENT
     confirmed = status == OrderStatus.CONFIRMED
+    # The human number follows the row id: unique without a shared counter to lock. On
+    # PostgreSQL the id is drawn from its sequence first, so the row is written once.
+    ident = _next_order_id()
+    numbered = {"pk": ident, "number": ORDER_NUMBER_FORMAT.format(ident)} if ident else {}
     order = Order.objects.create(
+        **numbered,
         channel=cart.channel, customer=customer, company=company, cart=cart,
         api_key_id=cart.api_key_id, connection_id=cart.connection_id, email=email,
         status=status, approval_levels=levels,
@@ -282,9 +296,9 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
         notes=notes, metadata=cart.metadata, placed_at=now,
         confirmed_at=now if confirmed else None,
     )
-    # The human number follows the row id: unique without a shared counter to lock.
-    order.number = ORDER_NUMBER_FORMAT.format(order.pk)
-    Order.objects.filter(pk=order.pk).update(number=order.number)
+    if not ident:
+        order.number = ORDER_NUMBER_FORMAT.format(order.pk)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
     lines = OrderLine.objects.bulk_create([
         OrderLine(
             order=order, product=p.line.product, sku=p.line.product.sku,
