@@ -230,16 +230,20 @@ class WebhookDelivery(models.Model):
     """One event for one endpoint: its sequence, status and retry schedule."""
 
     public_id = PublicIdField(prefix="whd")
+    # Every index here is written again on each of a delivery's two status updates (a status
+    # change is never a HOT update): only the ones a query uses. The endpoint's is the
+    # (endpoint, sequence) constraint's; the others are plain btrees (no LIKE twins: the log
+    # is searched by equality or by contains, which a btree does not serve anyway).
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
-                                 related_name="deliveries")
+                                 related_name="deliveries", db_index=False)
     event = models.ForeignKey("orderflow.OutboxEvent", on_delete=models.PROTECT,
                               related_name="deliveries")
-    event_type = models.CharField(max_length=64, db_index=True)
-    reference = models.CharField(max_length=64, blank=True, db_index=True,
+    event_type = models.CharField(max_length=64)
+    reference = models.CharField(max_length=64, blank=True,
                                  help_text="Order (or invoice, cart …) number or id.")
     sequence = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.PENDING, db_index=True)
+                              default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0, help_text="Attempts ever made.")
     series_attempts = models.PositiveIntegerField(
         default=0, help_text="Attempts since it was created or last replayed.")
@@ -266,6 +270,9 @@ class WebhookDelivery(models.Model):
                          condition=models.Q(status="sending")),
             models.Index(fields=["endpoint", "sequence"], name="webhook_delivery_open_idx",
                          condition=models.Q(status__in=["pending", "sending"])),
+            models.Index(fields=["event_type"], name="webhook_delivery_type_idx"),
+            models.Index(fields=["reference"], name="webhook_delivery_ref_idx"),
+            models.Index(fields=["status"], name="webhook_delivery_status_idx"),
         ]
 
     def __str__(self):

@@ -111,13 +111,13 @@ class OutboxEvent(models.Model):
     """
 
     public_id = PublicIdField(prefix="evt")
-    type = models.CharField(max_length=64, db_index=True)
+    type = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
     channel = models.ForeignKey(
         Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     aggregate_type = models.CharField(max_length=40, blank=True)
-    aggregate_id = models.CharField(max_length=40, blank=True, db_index=True)
+    aggregate_id = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
@@ -128,6 +128,9 @@ class OutboxEvent(models.Model):
                 fields=["id"], name="outbox_undispatched_idx",
                 condition=models.Q(dispatched_at__isnull=True),
             ),
+            # Plain btrees, no LIKE twins: every event writes them (and again when dispatched).
+            models.Index(fields=["type"], name="outbox_type_idx"),
+            models.Index(fields=["aggregate_id"], name="outbox_aggregate_idx"),
         ]
 
     def __str__(self):
