@@ -50,7 +50,8 @@ def stock_reserve(*, items: list[tuple[Product, int]]) -> None:
     """Reserve base units for many products in one statement, or none at all.
 
     ``items`` are (product, base units); products that do not track inventory are skipped.
-    Must run inside the caller's transaction; raises ``InsufficientStock`` naming the first
+    Runs in the caller's transaction (or its own when called alone); raises
+    ``InsufficientStock`` naming the first
     short sku and what is available; nothing is reserved then.
     """
     wanted: dict[int, int] = {}
@@ -63,15 +64,18 @@ def stock_reserve(*, items: list[tuple[Product, int]]) -> None:
         return
     amount = Case(*[When(pk=pk, then=Value(qty)) for pk, qty in wanted.items()],
                   output_field=IntegerField())
-    # Lock in primary-key order first, so concurrent checkouts of overlapping carts queue
-    # behind each other instead of deadlocking.
-    list(Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-         .values_list("pk", flat=True))
     # All or nothing in one statement (the rows are locked): no row is updated when any is
-    # short, so there is nothing to undo and no savepoint to pay for.
-    short = Product.objects.filter(pk__in=wanted, stock_on_hand__lt=F("stock_reserved") + amount)
-    updated = Product.objects.filter(pk__in=wanted).filter(~Exists(short)).update(
-        stock_reserved=F("stock_reserved") + amount)
+    # short, so there is nothing to undo and no savepoint to pay for (``savepoint=False``: the
+    # caller's transaction, or one of its own when called alone).
+    with transaction.atomic(savepoint=False):
+        # Lock in primary-key order first, so concurrent checkouts of overlapping carts queue
+        # behind each other instead of deadlocking.
+        list(Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+             .values_list("pk", flat=True))
+        short = Product.objects.filter(pk__in=wanted,
+                                       stock_on_hand__lt=F("stock_reserved") + amount)
+        updated = Product.objects.filter(pk__in=wanted).filter(~Exists(short)).update(
+            stock_reserved=F("stock_reserved") + amount)
     if updated != len(wanted):
         available = dict(
             Product.objects.filter(pk__in=wanted)

@@ -1,11 +1,13 @@
-"""Hand-written SELECTs for the hottest reads, returned as model instances.
+"""Hand-written SQL for the hottest statements, with the ORM's own value handling.
 
 Compiling an ORM query costs about 1 ms of CPU on the storefront's busiest reads (a cart with
 its shipping method, its lines with their products): several times the database's own work.
 ``fetch`` runs a fixed SQL text instead and builds the instances the way the ORM does (the
 columns of each model in field order, the field and backend converters, ``Model.from_db``), so
 the result is indistinguishable from ``select_related`` — related instances are assigned
-through their descriptors and cost no further query. Used only where a benchmark showed it.
+through their descriptors and cost no further query. ``insert`` (a write-only log row) and
+``update_rows`` (``bulk_update``) likewise prepare every value with its field's
+``get_db_prep_save``. Used only where a benchmark showed it.
 """
 
 from __future__ import annotations

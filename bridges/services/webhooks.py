@@ -340,10 +340,10 @@ def outbox_dispatch_step(*, token: str, schedule_next) -> int:
     something (or another dispatcher holds the lock), calls ``schedule_next(token, gather)``:
     the next link looks again after ``ORDERFLOW_WEBHOOK_GATHER_SECONDS`` (a countdown task;
     at once after a full batch), and the wake-up flag stays set, so the commits meanwhile
-    send no tasks and are fanned out together. A link that finds
-    nothing clears the flag and looks once more: an event whose commit found the flag set
-    committed before it was cleared, so this last look sees it; any later commit sets the
-    flag again and starts a new chain.
+    send no tasks and are fanned out together. A link that finds nothing clears the flag and
+    looks once more: an event whose commit found the flag set committed before it was
+    cleared, so this last look sees it; any later commit sets the flag again and starts a new
+    chain. (Delivery rounds also fan out while the flag is set: see endpoint_deliver_due.)
     """
     if not wake_flag_hold(token):
         return 0  # another chain holds the wake-up and sees what was committed
