@@ -51,8 +51,8 @@ def stock_reserve(*, items: list[tuple[Product, int]]) -> None:
 
     ``items`` are (product, base units); products that do not track inventory are skipped.
     Runs in the caller's transaction (or its own when called alone); raises
-    ``InsufficientStock`` naming the first
-    short sku and what is available; nothing is reserved then.
+    ``InsufficientStock`` naming the first short sku and what is available; nothing is
+    reserved then.
     """
     wanted: dict[int, int] = {}
     skus: dict[int, str] = {}
