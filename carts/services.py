@@ -22,7 +22,7 @@ from carts.selectors import (
 from catalog.models import Product
 from catalog.selectors import quantity_to_base
 from fulfillment.selectors import shipping_method_get
-from orderflow.db import columns, fetch, update_rows
+from orderflow.db import columns, create, fetch, save_fields, update_rows
 from orderflow.errors import Conflict, NotFound, ValidationFailed
 from orderflow.money import format_amount
 
@@ -43,7 +43,7 @@ def _touch(cart: Cart, *fields: str) -> None:
     if cart.status == CartStatus.ABANDONED:
         cart.status = CartStatus.ACTIVE
         fields += ("status",)
-    cart.save(update_fields=[*fields, "version", "last_activity_at", "updated_at"])
+    save_fields(cart, [*fields, "version", "last_activity_at", "updated_at"])
 
 
 @transaction.atomic
@@ -55,14 +55,14 @@ def cart_create(*, channel, customer=None, api_key=None, connection=None, email:
     country = (shipping_address or {}).get("country")
     method = _shipping_method(shipping_method, channel=channel, country=country) \
         if shipping_method else None
-    cart = Cart.objects.create(
+    (cart,) = create([Cart(
         channel=channel, customer=customer, api_key=api_key, connection=connection,
         email=(email or (customer.email if customer else "")).strip().lower(),
         currency=channel.currency, metadata=metadata or {},
         shipping_address=shipping_address or None,
         billing_address=(billing_address or shipping_address) or None,
         shipping_method=method,
-    )
+    )])
     events.cart_created(cart)
     cart_lines_remember(cart, [])
     return cart
@@ -124,11 +124,11 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
     lines = cart_lines(cart=cart)
     line = next((existing for existing in lines if existing.product_id == product.pk), None)
     if line is None:
-        lines.append(CartLine.objects.create(
+        lines.extend(create([CartLine(
             cart=cart, product=product, quantity=base,
             order_uom=(order_uom or "").upper(), order_quantity=order_quantity if order_uom
             else None, metadata=metadata or {},
-        ))
+        )]))
     else:
         same_unit = order_uom and line.order_uom == order_uom.upper()
         line.quantity += base
@@ -139,8 +139,8 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
             line.order_uom, line.order_quantity = "", None
         if metadata:
             line.metadata = {**line.metadata, **metadata}
-        line.save(update_fields=["quantity", "order_uom", "order_quantity", "metadata",
-                                 "updated_at"])
+        save_fields(line, ["quantity", "order_uom", "order_quantity", "metadata",
+                           "updated_at"])
     _touch(cart)
     cart_lines_remember(cart, lines)
     return cart
@@ -176,7 +176,7 @@ def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | N
     if metadata is not None:
         line.metadata = metadata
         fields.append("metadata")
-    line.save(update_fields=fields)
+    save_fields(line, fields)
     _touch(cart)
     return cart
 
@@ -233,8 +233,8 @@ def cart_price(*, principal, cart_id: str) -> Cart:
     cart.shipping_total, cart.total = priced.shipping_total, priced.total
     cart.priced_at = timezone.now()
     cart.priced_version = cart.version
-    cart.save(update_fields=["subtotal", "tax_total", "shipping_total", "total", "priced_at",
-                             "priced_version", "updated_at", "last_activity_at"])
+    save_fields(cart, ["subtotal", "tax_total", "shipping_total", "total", "priced_at",
+                       "priced_version", "updated_at", "last_activity_at"])
     cart_lines_remember(cart, lines)
     return cart
 
@@ -319,6 +319,6 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
     cart.converted_at = timezone.now()
     if customer is not None and cart.customer_id is None:
         cart.customer = customer
-    cart.save(update_fields=["status", "converted_at", "customer", "shipping_address",
-                             "billing_address", "updated_at", "last_activity_at"])
+    save_fields(cart, ["status", "converted_at", "customer", "shipping_address",
+                       "billing_address", "updated_at", "last_activity_at"])
     return order

@@ -164,6 +164,14 @@ def parse_database(env: dict, var_dir: Path) -> dict:
         # of a cart read); off by default like Django's. Without it, a connection broken by a
         # database restart fails one request per worker and is then replaced.
         db["CONN_HEALTH_CHECKS"] = parse_bool(env, "DB_CONN_HEALTH_CHECKS", False)
+        # Parameters travel apart from the SQL text (no client-side quoting of every value,
+        # JSON payloads included) and a statement run DB_PREPARE_THRESHOLD times on a
+        # connection is prepared: PostgreSQL parses and plans it once, not on every request.
+        # Turn both off behind a transaction-pooling proxy that cannot keep prepared statements.
+        if parse_bool(env, "DB_SERVER_SIDE_BINDING", True):
+            db["OPTIONS"]["server_side_binding"] = True
+            threshold = parse_int(env, "DB_PREPARE_THRESHOLD", 2)
+            db["OPTIONS"]["prepare_threshold"] = threshold or None
     return db
 
 

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.services import stock_consume, stock_release
+from orderflow.db import create
 from orderflow.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
 from orderflow.money import format_amount, quantize
 from orderflow.timeline import Actor
@@ -133,7 +134,7 @@ def _forward_to_suppliers(order: Order, *, new_lines=None) -> list[SupplierOrder
         existing = SupplierOrder.objects.filter(order=order).count()
     base = order.number.replace("OF-", "SO-", 1)
     ordered = sorted(suppliers.values(), key=lambda s: s.code)
-    supplier_orders = SupplierOrder.objects.bulk_create([
+    supplier_orders = create([
         SupplierOrder(order=order, supplier=supplier, number=f"{base}-{existing + i}")
         for i, supplier in enumerate(ordered, start=1)
     ])
@@ -146,7 +147,7 @@ def _forward_to_suppliers(order: Order, *, new_lines=None) -> list[SupplierOrder
             for line in by_supplier[so.supplier_id]
         ]
         rows.extend(so_lines[so.supplier_id])
-    SupplierOrderLine.objects.bulk_create(rows)
+    create(rows)
     events.supplier_orders_created_emit(supplier_orders, so_lines)
     return supplier_orders
 
@@ -282,7 +283,7 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
     # PostgreSQL the id is drawn from its sequence first, so the row is written once.
     ident = _next_order_id()
     numbered = {"pk": ident, "number": ORDER_NUMBER_FORMAT.format(ident)} if ident else {}
-    order = Order.objects.create(
+    (order,) = create([Order(
         **numbered,
         channel=cart.channel, customer=customer, company=company, cart=cart,
         api_key_id=cart.api_key_id, connection_id=cart.connection_id, email=email,
@@ -295,11 +296,11 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
         billing_address=cart.billing_address or cart.shipping_address,
         notes=notes, metadata=cart.metadata, placed_at=now,
         confirmed_at=now if confirmed else None,
-    )
+    )])
     if not ident:
         order.number = ORDER_NUMBER_FORMAT.format(order.pk)
         Order.objects.filter(pk=order.pk).update(number=order.number)
-    lines = OrderLine.objects.bulk_create([
+    lines = create([
         OrderLine(
             order=order, product=p.line.product, sku=p.line.product.sku,
             name=p.line.product.name, quantity=p.line.quantity, order_uom=p.line.order_uom,
@@ -311,10 +312,10 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
         )
         for p in priced.lines
     ])
-    payment_row = Payment.objects.create(
+    (payment_row,) = create([Payment(
         order=order, kind=kind, reference=payment.get("reference", ""), amount=priced.total,
         currency=cart.currency, status=PaymentRecordStatus.PENDING,
-    )
+    )])
     supplier_orders = _confirm(order, now=now, new_lines=lines) if confirmed else []
     events.order_placed_event(order=order, actor=actor, payment_kind=kind,
                               supplier_orders=supplier_orders)

@@ -1,0 +1,98 @@
+"""orderflow.db's hand-written writes store exactly what the ORM would."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from carts.models import Cart
+from orderflow.db import create, save_fields
+from orderflow.models import OutboxEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+PAYLOAD = {"id": "ord_x", "note": 'quotes " and \\ backslashes, ünïcode', "lines": [1, 2]}
+
+
+def stored(obj):
+    """Every column as read back through the ORM."""
+    row = type(obj).objects.get(pk=obj.pk)
+    return {f.attname: getattr(row, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_create_stores_what_the_orm_stores_and_hands_back_saved_instances():
+    channel = factories.ChannelFactory()
+    with transaction.atomic():
+        by_orm = OutboxEvent.objects.create(type="order.created", payload=PAYLOAD,
+                                            channel=channel, aggregate_type="orders.order")
+        rows = create([OutboxEvent(type="order.created", payload=PAYLOAD, channel=channel,
+                                   aggregate_type="orders.order") for _ in range(3)])
+    assert [row.pk for row in rows] == sorted(row.pk for row in rows)
+    assert all(row.pk > by_orm.pk and not row._state.adding for row in rows)
+    assert len({row.public_id for row in rows}) == 3
+    assert all(row.public_id.startswith("evt_") for row in rows)
+    for row in rows:
+        mine, theirs = stored(row), stored(by_orm)
+        assert abs(mine.pop("created_at") - theirs.pop("created_at")) < timedelta(seconds=5)
+        for name in ("id", "public_id"):
+            mine.pop(name), theirs.pop(name)
+        assert mine == theirs
+        assert row.created_at == OutboxEvent.objects.get(pk=row.pk).created_at
+    assert OutboxEvent.objects.get(pk=rows[0].pk).payload == PAYLOAD
+
+
+def test_create_keeps_a_preset_primary_key_and_accepts_a_mix():
+    preset = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    (row,) = create([OutboxEvent(pk=preset + 1000, type="a")])
+    assert row.pk == preset + 1000 and OutboxEvent.objects.get(pk=preset + 1000).type == "a"
+    mixed = create([OutboxEvent(pk=preset + 2000, type="b"), OutboxEvent(type="c")])
+    assert OutboxEvent.objects.filter(pk__in=[m.pk for m in mixed]).count() == 2
+
+
+def new_cart():
+    return Cart.objects.create(channel=factories.ChannelFactory(), currency="JMD",
+                               email="old@example.com", subtotal=Decimal("3.00"))
+
+
+def test_save_fields_writes_only_the_named_fields_and_stamps_auto_now():
+    cart = new_cart()
+    before = Cart.objects.get(pk=cart.pk)
+    cart.email, cart.subtotal = "new@example.com", Decimal("12.50")
+    cart.updated_at = cart.last_activity_at = timezone.now() - timedelta(days=3)
+    save_fields(cart, ["email", "updated_at", "last_activity_at"])
+    after = Cart.objects.get(pk=cart.pk)
+    assert after.email == "new@example.com"
+    assert after.subtotal == before.subtotal  # not named, not written
+    assert after.updated_at > before.updated_at and after.updated_at == cart.updated_at
+    assert after.last_activity_at == cart.last_activity_at > before.last_activity_at
+
+
+def test_save_fields_on_a_missing_row_fails_like_update_fields():
+    cart = new_cart()
+    Cart.objects.filter(pk=cart.pk).delete()
+    with pytest.raises(DatabaseError):
+        save_fields(cart, ["email"])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL option")
+def test_postgres_connections_bind_parameters_on_the_server():
+    with connection.cursor() as cursor:
+        assert type(cursor.cursor).__name__ == "ServerBindingCursor"
+    assert connection.connection.prepare_threshold == 2
+
+
+def test_config_binds_on_the_server_unless_told_not_to(tmp_path):
+    from orderflow import config
+
+    def options(**env):
+        return config.load({"ORDERFLOW_VAR_DIR": str(tmp_path),
+                            "DATABASE_URL": "postgres://of@db/orderflow", **env}
+                           ).database["OPTIONS"]
+
+    assert options() == {"server_side_binding": True, "prepare_threshold": 2}
+    assert options(DB_PREPARE_THRESHOLD="0") == {"server_side_binding": True,
+                                                 "prepare_threshold": None}
+    assert options(DB_SERVER_SIDE_BINDING="false") == {}
