@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Q
 
 from carts.constants import CartProblem
 from carts.models import Cart, CartLine
 from carts.pricing import unit_prices_for
-from catalog.models import Product, Supplier, TaxClass, TaxRate
+from catalog.models import Product, Supplier, TaxClass
 from fulfillment.models import ShippingMethod
-from fulfillment.selectors import RATES_PREFETCH
-from orderflow.db import columns, fetch
+from orderflow.db import columns, fetch, prefetch
 from orderflow.errors import NotFound
 from orderflow.money import format_amount
 
@@ -123,15 +122,15 @@ def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
         product.tax_class, product.supplier = tax_class, supplier
         lines.append(_line(line, product))
     # Every instance (lines of one tax class each hold their own copy), one query.
-    prefetch_related_objects([line.product.tax_class for line in lines],
-                             Prefetch("rates", queryset=TaxRate.objects.order_by("country")))
+    prefetch([line.product.tax_class for line in lines], "rates", order_by=("country",))
     return lines
 
 
 def cart_for_pricing(cart: Cart) -> Cart:
     """Load the chosen shipping method's rates (one query) for ``price_cart``."""
     if cart.shipping_method_id is not None:
-        prefetch_related_objects([cart.shipping_method], RATES_PREFETCH)
+        # RATES_PREFETCH (rates by threshold, highest first) with fixed SQL: orderflow.db.
+        prefetch([cart.shipping_method], "rates", order_by=("-threshold",))
     return cart
 
 

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q
 
 from fulfillment.constants import RateBasis
 from fulfillment.models import ShippingMethod, ShippingRate
+from orderflow.db import columns, fetch
 
 RATES_PREFETCH = Prefetch("rates", queryset=ShippingRate.objects.order_by("-threshold"))
 
@@ -22,13 +23,22 @@ def shipping_method_list(*, channel, country: str | None = None) -> list[Shippin
     return [m for m in methods if m.ships_to(country)]
 
 
+_THROUGH = ShippingMethod.channels.through._meta
+_M2M = (f'{_THROUGH.db_table} t WHERE t."{_THROUGH.get_field("shippingmethod").column}" = m.id')
+_METHOD_SQL = (
+    f"SELECT {columns(ShippingMethod, 'm')} FROM {ShippingMethod._meta.db_table} m "
+    f"WHERE m.code = %s AND m.is_active AND (EXISTS (SELECT 1 FROM {_M2M} "
+    f'AND t."{_THROUGH.get_field("channel").column}" = %s) '
+    f"OR NOT EXISTS (SELECT 1 FROM {_M2M}))"
+)
+
+
 def shipping_method_get(*, code: str, channel) -> ShippingMethod | None:
-    return (
-        ShippingMethod.objects.filter(code=code, is_active=True)
-        .filter(Q(channels=channel) | Q(channels__isnull=True))
-        .distinct()
-        .first()
-    )
+    """The active method ``code`` offered in ``channel`` (listed for it, or for no channel in
+    particular), or None. By hand, as every cart created with a method reads it (see
+    orderflow.db); ``code`` is unique."""
+    found = fetch(_METHOD_SQL, [code, channel.pk], ShippingMethod)
+    return found[0][0] if found else None
 
 
 def shipping_quote(*, method: ShippingMethod, subtotal: Decimal, weight_grams: int

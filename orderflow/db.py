@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.models import Model
+
+
+def _db():
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def columns(model: type[Model], alias: str) -> str:
@@ -35,7 +39,7 @@ def _loader(model: type[Model], vendor: str):
         if found:
             converters.append((index, col, found))
 
-    def load(values: list):
+    def load(values: list, connection):
         for index, col, functions in converters:
             value = values[index]
             for function in functions:
@@ -51,6 +55,7 @@ def _loader(model: type[Model], vendor: str):
 def fetch(sql: str, params: list, *models: type[Model]) -> list[tuple]:
     """Run ``sql`` (whose SELECT list is ``columns(m, …)`` of each of ``models`` in order) and
     return one tuple of instances per row; an outer-joined model that is absent is ``None``."""
+    connection = _db()  # the wrapper itself: the proxy costs a lookup per use
     loaders = [_loader(model, connection.vendor) for model in models]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -59,7 +64,7 @@ def fetch(sql: str, params: list, *models: type[Model]) -> list[tuple]:
     for row in rows:
         start, instances = 0, []
         for load, width in loaders:
-            instances.append(load(list(row[start:start + width])))
+            instances.append(load(list(row[start:start + width]), connection))
             start += width
         result.append(tuple(instances))
     return result
@@ -85,6 +90,7 @@ def insert(model: type[Model], values: dict) -> None:
     """``model.objects.create(**values)`` without its query compilation, for a write-only log
     row: each value is prepared by its field as the ORM would (no defaults, no ``pre_save``:
     pass every value, timestamps included; nothing is returned)."""
+    connection = _db()  # the wrapper itself: the proxy costs a lookup per use
     names = tuple(values)
     params = [_field(model, name).get_db_prep_save(values[name], connection)
               for name in names]
@@ -96,6 +102,7 @@ def update_rows(model: type[Model], objs: list[Model], names: list[str]) -> None
     """``bulk_update(objs, names)`` in one ``UPDATE … FROM (VALUES …)`` on PostgreSQL, whose
     text the ORM's bulk_update (a CASE per row and field) takes several times longer to build.
     Elsewhere, bulk_update."""
+    connection = _db()  # the wrapper itself: the proxy costs a lookup per use
     if not objs:
         return
     if connection.vendor != "postgresql":
@@ -138,6 +145,7 @@ def create(objs: list[Model]) -> list[Model]:
     project has no receivers), so it also stands in for ``Model.objects.create``. Rows that
     carry their own primary key (drawn from the sequence first) are inserted with it.
     Elsewhere, and for a mix of preset and missing keys, ``bulk_create``."""
+    connection = _db()  # the wrapper itself: the proxy costs a lookup per use
     if not objs:
         return objs
     model = type(objs[0])
@@ -173,6 +181,7 @@ def save_fields(obj: Model, names: list[str]) -> None:
     written): the same values (``pre_save`` with ``add=False``, so ``auto_now`` fields are
     stamped; ``get_db_prep_save``) in one UPDATE whose text is built once. No signals, as
     with :func:`create`."""
+    connection = _db()  # the wrapper itself: the proxy costs a lookup per use
     if connection.vendor != "postgresql":
         obj.save(update_fields=names)
         return
@@ -185,3 +194,40 @@ def save_fields(obj: Model, names: list[str]) -> None:
         if cursor.rowcount != 1:
             raise DatabaseError(f"{type(obj).__name__} {obj.pk}: save_fields updated "
                                 f"{cursor.rowcount} rows")
+
+
+@lru_cache(maxsize=64)
+def _children_sql(parent: type[Model], related_name: str, order_by: tuple[str, ...]):
+    rel = parent._meta.get_field(related_name)
+    child, fk = rel.related_model, rel.field
+    order = ", ".join([f'r."{_field(child, name.lstrip("-")).column}"'
+                       + (" DESC" if name.startswith("-") else "") for name in order_by]
+                      + [f'r."{child._meta.pk.column}"'])
+    sql = (f'SELECT {columns(child, "r")} FROM "{child._meta.db_table}" r '
+           f'WHERE r."{fk.column}" = ANY(%s::{parent._meta.pk.db_type(connection)}[]) '
+           f"ORDER BY {order}")
+    return sql, child, fk
+
+
+def prefetch(parents: list[Model], related_name: str, *, order_by: tuple[str, ...] = ()
+             ) -> None:
+    """``prefetch_related_objects(parents, Prefetch(related_name,
+    queryset=Child.objects.order_by(*order_by)))`` for a reverse foreign key, with a fixed
+    SQL text: ``parent.<related_name>.all()`` then answers from memory, and each child's
+    foreign key points back at its parent, as Django's prefetch leaves them. Several
+    instances of one row (lines sharing a tax class) each get the children."""
+    if not parents:
+        return
+    sql, child, fk = _children_sql(type(parents[0]), related_name, order_by)
+    by_parent: dict = {}
+    for (obj,) in fetch(sql, [list({parent.pk for parent in parents})], child):
+        by_parent.setdefault(getattr(obj, fk.attname), []).append(obj)
+    cache_name = fk.remote_field.cache_name
+    for parent in parents:
+        manager = getattr(parent, related_name)
+        queryset = manager._apply_rel_filters(child._default_manager.get_queryset())
+        queryset._result_cache = found = by_parent.get(parent.pk, [])
+        queryset._prefetch_done = True
+        for obj in found:
+            fk.set_cached_value(obj, parent)
+        parent.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset

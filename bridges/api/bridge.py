@@ -23,6 +23,7 @@ from bridges.actions import ACTIONS
 from bridges.idempotency import run_idempotent
 from bridges.models import InboundConnection
 from bridges.network import client_ip, ip_allowed, parse_allow_list
+from bridges.selectors import connection_get
 from bridges.services import connection_valid_secrets
 from bridges.signing import sign, signature_matches
 from orderflow.errors import DomainError, ValidationFailed
@@ -46,8 +47,7 @@ def verify(request, client_id: str) -> InboundConnection:
             raise refuse(400, "duplicate_header", f"The header {name} was sent more than once.")
 
     header_client = meta.get("HTTP_X_CLIENT_ID", "")
-    connection = (InboundConnection.objects.select_related("channel")
-                  .filter(client_id=client_id).first())
+    connection = connection_get(client_id=client_id)
     if connection is None or header_client != client_id:
         raise refuse(401, "unknown_client",
                      "Unknown client, or X-Client-Id does not match the path.")

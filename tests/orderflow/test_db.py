@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from carts.models import Cart
-from orderflow.db import create, save_fields
+from orderflow.db import create, prefetch, save_fields
 from orderflow.models import OutboxEvent
 from tests import factories
 
@@ -96,3 +96,45 @@ def test_config_binds_on_the_server_unless_told_not_to(tmp_path):
     assert options(DB_PREPARE_THRESHOLD="0") == {"server_side_binding": True,
                                                  "prepare_threshold": None}
     assert options(DB_SERVER_SIDE_BINDING="false") == {}
+
+
+def test_prefetch_answers_like_djangos_prefetch():
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    from catalog.models import TaxClass, TaxRate
+
+    standard = factories.TaxClassFactory(code="std")
+    factories.TaxRateFactory(tax_class=standard, country="US", rate=Decimal("0.07"))
+    factories.TaxRateFactory(tax_class=standard, country="CA", rate=Decimal("0.05"))
+    bare = TaxClass.objects.create(code="none", name="None")
+    mine = [TaxClass.objects.get(pk=standard.pk), TaxClass.objects.get(pk=standard.pk),
+            TaxClass.objects.get(pk=bare.pk)]
+    theirs = [TaxClass.objects.get(pk=c.pk) for c in mine]
+    with _queries() as counted:
+        prefetch(mine, "rates", order_by=("country",))
+    assert len(counted) == 1
+    prefetch_related_objects(theirs, Prefetch("rates",
+                                              queryset=TaxRate.objects.order_by("country")))
+    with _queries() as counted:
+        got = [[(r.pk, r.country, r.rate, r.tax_class.pk) for r in c.rates.all()]
+               for c in mine]
+    assert len(counted) == 0
+    assert got == [[(r.pk, r.country, r.rate, c.pk) for r in c.rates.all()] for c in theirs]
+    assert [r.country for r in mine[0].rates.all()] == ["", "CA", "US"]
+    assert mine[2].rates.all().count() == 0
+
+
+def test_prefetch_orders_descending():
+    from fulfillment.models import ShippingMethod, ShippingRate
+
+    method = ShippingMethod.objects.create(code="std", name="Std", currency="JMD")
+    for threshold in (0, 500, 100):
+        ShippingRate.objects.create(method=method, threshold=threshold, price=Decimal("1"))
+    prefetch([method], "rates", order_by=("-threshold",))
+    assert [r.threshold for r in method.rates.all()] == [500, 100, 0]
+
+
+def _queries():
+    from django.test.utils import CaptureQueriesContext
+
+    return CaptureQueriesContext(connection)
