@@ -215,8 +215,16 @@ def prefetch(parents: list[Model], related_name: str, *, order_by: tuple[str, ..
     queryset=Child.objects.order_by(*order_by)))`` for a reverse foreign key, with a fixed
     SQL text: ``parent.<related_name>.all()`` then answers from memory, and each child's
     foreign key points back at its parent, as Django's prefetch leaves them. Several
-    instances of one row (lines sharing a tax class) each get the children."""
+    instances of one row (lines sharing a tax class) each get the children. Elsewhere than
+    PostgreSQL, that ``prefetch_related_objects``."""
     if not parents:
+        return
+    if _db().vendor != "postgresql":
+        from django.db.models import Prefetch, prefetch_related_objects
+
+        child = parents[0]._meta.get_field(related_name).related_model
+        prefetch_related_objects(parents, Prefetch(
+            related_name, queryset=child._default_manager.order_by(*order_by)))
         return
     sql, child, fk = _children_sql(type(parents[0]), related_name, order_by)
     by_parent: dict = {}
