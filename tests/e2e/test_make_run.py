@@ -103,6 +103,30 @@ def test_make_run_serves_admin_and_stops_on_ctrl_c(running):
     status, _ = get(opener, f"{base}/static/admin/css/base.css")
     assert status == 200  # static files are served by the app (whitenoise)
 
+    # A storefront checks out on the embedded default too (SQLite: the hand-written SQL of
+    # the hot paths has its fallbacks there).
+    key = json.loads((running["var"] / "demo-credentials.json").read_text()
+                     )["storefront"]["ecommerce_secret"]
+    api = urllib.request.build_opener()
+
+    def call(path, body=None):
+        request = urllib.request.Request(
+            f"{base}/api/v1/{path}", data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            method="POST" if body is not None else "GET")
+        status, text = get(api, request)
+        assert status in (200, 201), (path, status, text[:500])
+        return json.loads(text)
+
+    cart = call("carts", {"shipping_method": "standard", "shipping_address": {
+        "full_name": "E2E", "line1": "1 Main St", "city": "Kingston", "country": "JM"}})
+    call(f"carts/{cart['id']}/lines", {"sku": "COF-BM-250", "quantity": 2})
+    priced = call(f"carts/{cart['id']}/price", {})
+    assert priced["problems"] == [] and priced["total"] not in (None, "0.00")
+    order = call("checkout", {"cart_id": cart["id"], "payment": {"kind": "cod"},
+                              "email": "e2e@example.com"})
+    assert order["status"] == "confirmed" and order["total"] == priced["total"]
+
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     proc.wait(timeout=60)
     wait_for(lambda: get(opener, f"{base}/healthz")[0] is None, 20, "the port to close")
