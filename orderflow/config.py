@@ -167,7 +167,8 @@ def parse_database(env: dict, var_dir: Path) -> dict:
         # Parameters travel apart from the SQL text (no client-side quoting of every value,
         # JSON payloads included) and a statement run DB_PREPARE_THRESHOLD times on a
         # connection is prepared: PostgreSQL parses and plans it once, not on every request.
-        # Turn both off behind a transaction-pooling proxy that cannot keep prepared statements.
+        # Behind a transaction-pooling proxy that cannot keep prepared statements, set
+        # DB_SERVER_SIDE_BINDING=false (binding on the server unprepared costs PostgreSQL more).
         if parse_bool(env, "DB_SERVER_SIDE_BINDING", True):
             db["OPTIONS"]["server_side_binding"] = True
             threshold = parse_int(env, "DB_PREPARE_THRESHOLD", 2)
