@@ -16,7 +16,7 @@ from django.utils import timezone
 from bridges.models import TransactionLog
 from bridges.network import client_ip
 from bridges.redaction import redact_body, redact_headers
-from orderflow.db import insert
+from orderflow.db import create
 
 logger = logging.getLogger("orderflow.transaction_log")
 
@@ -77,7 +77,7 @@ def write_entry(request, response, body: bytes, is_bridge: bool, latency_ms: int
         client = f"{api_key.prefix}…"
     else:
         client = getattr(user, "username", "") or ""
-    insert(TransactionLog, dict(
+    create([TransactionLog(
         created_at=timezone.now(), direction=TransactionLog.Direction.INBOUND,
         kind=TransactionLog.Kind.BRIDGE if is_bridge else TransactionLog.Kind.API,
         correlation_id=request.correlation_id,
@@ -94,7 +94,7 @@ def write_entry(request, response, body: bytes, is_bridge: bool, latency_ms: int
         request_headers=redact_headers(request.META),
         request_body=redact_body(body),
         response_body=redact_body(content),
-    ))
+    )])
 
 
 def _valid_ip(value):

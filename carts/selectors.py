@@ -10,6 +10,7 @@ from carts.models import Cart, CartLine
 from carts.pricing import unit_prices_for
 from catalog.models import Product, Supplier, TaxClass
 from fulfillment.models import ShippingMethod
+from fulfillment.selectors import shipping_rates_load
 from orderflow.db import columns, fetch, prefetch
 from orderflow.errors import NotFound
 from orderflow.money import format_amount
@@ -129,8 +130,7 @@ def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
 def cart_for_pricing(cart: Cart) -> Cart:
     """Load the chosen shipping method's rates (one query) for ``price_cart``."""
     if cart.shipping_method_id is not None:
-        # RATES_PREFETCH (rates by threshold, highest first) with fixed SQL: orderflow.db.
-        prefetch([cart.shipping_method], "rates", order_by=("-threshold",))
+        shipping_rates_load([cart.shipping_method])
     return cart
 
 

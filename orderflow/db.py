@@ -5,9 +5,10 @@ its shipping method, its lines with their products): several times the database'
 ``fetch`` runs a fixed SQL text instead and builds the instances the way the ORM does (the
 columns of each model in field order, the field and backend converters, ``Model.from_db``), so
 the result is indistinguishable from ``select_related`` — related instances are assigned
-through their descriptors and cost no further query. ``insert`` (a write-only log row) and
-``update_rows`` (``bulk_update``) likewise prepare every value with its field's
-``get_db_prep_save``. Used only where a benchmark showed it.
+through their descriptors and cost no further query; ``prefetch`` does the same for a reverse
+foreign key. ``create`` (``bulk_create`` / ``objects.create``), ``save_fields``
+(``save(update_fields=…)``) and ``update_rows`` (``bulk_update``) likewise prepare every value
+with its field's ``pre_save`` and ``get_db_prep_save``. Used only where a benchmark showed it.
 """
 
 from __future__ import annotations
@@ -77,25 +78,6 @@ def _field(model: type[Model], name: str):
         if name in (field.name, field.attname):
             return field
     raise LookupError(f"{model.__name__} has no field {name}")
-
-
-@lru_cache(maxsize=64)
-def _insert_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> str:
-    table = model._meta.db_table
-    cols = ", ".join(f'"{_field(model, name).column}"' for name in names)
-    return f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(names))})"
-
-
-def insert(model: type[Model], values: dict) -> None:
-    """``model.objects.create(**values)`` without its query compilation, for a write-only log
-    row: each value is prepared by its field as the ORM would (no defaults, no ``pre_save``:
-    pass every value, timestamps included; nothing is returned)."""
-    connection = _db()  # the wrapper itself: the proxy costs a lookup per use
-    names = tuple(values)
-    params = [_field(model, name).get_db_prep_save(values[name], connection)
-              for name in names]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, names, connection.vendor), params)
 
 
 def update_rows(model: type[Model], objs: list[Model], names: list[str]) -> None:

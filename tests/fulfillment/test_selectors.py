@@ -30,3 +30,35 @@ def test_shipping_method_get_matches_the_orm():
     assert shipping_method_get(code="std", channel=shop).pk == everywhere.pk
     assert shipping_method_get(code="b2b", channel=shop) is None
     assert shipping_method_get(code="b2b", channel=b2b).name == "Freight"
+
+
+def test_shipping_method_list_matches_the_orm_with_rates_highest_first(
+        django_assert_num_queries):
+    from decimal import Decimal
+
+    from fulfillment.models import ShippingRate
+    from fulfillment.selectors import RATES_PREFETCH, shipping_method_list
+
+    shop, b2b = factories.ChannelFactory(code="ECOMMERCE"), factories.ChannelFactory(code="B2B")
+    ShippingMethod.objects.create(code="a-late", name="Late", currency="JMD",
+                                         sort_order=9)
+    early = ShippingMethod.objects.create(code="z-early", name="Early", currency="JMD",
+                                          sort_order=1)
+    only_b2b = ShippingMethod.objects.create(code="b2b", name="Freight", currency="JMD")
+    only_b2b.channels.set([b2b])
+    ShippingMethod.objects.create(code="local", name="Local", currency="JMD",
+                                  countries="US")
+    for threshold in (0, 5000, 1000):
+        ShippingRate.objects.create(method=early, threshold=threshold, price=Decimal("1"))
+    for channel in (shop, b2b):
+        with django_assert_num_queries(2):
+            found = shipping_method_list(channel=channel, country="JM")
+            rates = {m.code: [r.threshold for r in m.rates.all()] for m in found}
+        orm = [m for m in ShippingMethod.objects.filter(is_active=True)
+               .filter(Q(channels=channel) | Q(channels__isnull=True)).distinct()
+               .prefetch_related(RATES_PREFETCH) if m.ships_to("JM")]
+        assert [m.code for m in found] == [m.code for m in orm]
+        assert rates == {m.code: [r.threshold for r in m.rates.all()] for m in orm}
+    assert [m.code for m in shipping_method_list(channel=shop, country="JM")] == [
+        "z-early", "a-late"]
+    assert rates["z-early"] == [5000, 1000, 0] and rates["b2b"] == []
