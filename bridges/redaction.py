@@ -11,6 +11,10 @@ MAX_BODY = 4096
 REDACTED = "[redacted]"
 SECRET_KEY_NAMES = re.compile(r"secret|token|password|signature|authorization|api_?key",
                               re.IGNORECASE)
+# The same words for ASCII text, where lower-casing then looking for each is exactly the
+# case-insensitive search (and several times faster on a whole body).
+SECRET_WORDS = ("secret", "token", "password", "signature", "authorization", "apikey",
+                "api_key")
 KEPT_HEADERS = {
     "CONTENT_TYPE": "Content-Type",
     "CONTENT_LENGTH": "Content-Length",
@@ -47,12 +51,18 @@ def _walk(value):
     return value
 
 
+def _mentions_secret(text: str) -> bool:
+    if text.isascii():
+        lowered = text.lower()
+        return any(word in lowered for word in SECRET_WORDS)
+    return SECRET_KEY_NAMES.search(text) is not None
+
+
 def redact_body(raw: bytes | str | None) -> str:
     if not raw:
         return ""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    if "\\u" not in text and not SECRET_KEY_NAMES.search(text) \
-            and not looks_like_card_number(text):
+    if "\\u" not in text and not _mentions_secret(text) and not looks_like_card_number(text):
         # Nothing to redact (every key and value is in the text as it is, none escaped):
         # kept as sent, without parsing and re-encoding every logged body.
         cleaned = text

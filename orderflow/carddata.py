@@ -9,8 +9,10 @@ from django.conf import settings
 
 from orderflow.api.errors import problem_json_response
 
-# A run of digits, single spaces or dashes allowed between them.
-DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
+# A run of at least 13 digits (the shortest card number), single spaces or dashes allowed
+# between them. Shorter runs (prices, quantities, dates) are never candidates, so the regex
+# skips them instead of handing each one to the Luhn check.
+DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
 GUARDED_PREFIXES = ("/api/", "/bridge/")
 
 
@@ -28,7 +30,7 @@ def luhn_ok(digits: str) -> bool:
 
 def looks_like_card_number(text: str) -> bool:
     for match in DIGIT_RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
+        digits = match.group().replace(" ", "").replace("-", "")
         if 13 <= len(digits) <= 19 and luhn_ok(digits):
             return True
     return False

@@ -45,6 +45,7 @@ from orderflow.api.errors import field_errors
 from orderflow.api.filters import StrictBooleanFilter
 from orderflow.api.pagination import CursorPage
 from orderflow.api.schema import IDEMPOTENCY
+from orderflow.api.serializers import InputSerializer
 from orderflow.errors import NotFound, ValidationFailed
 from orderflow.models import ActorSource, Channel
 from orderflow.principals import principal_from_request
@@ -106,7 +107,7 @@ def delivery_get(delivery_id: str, *, with_attempts: bool = False) -> WebhookDel
 
 # --- serializers -------------------------------------------------------------------------------
 
-class WebhookEndpointInput(serializers.Serializer):
+class WebhookEndpointInput(InputSerializer):
     """The writable fields; anything else in the body is ignored."""
 
     url = serializers.URLField(
@@ -219,7 +220,7 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
                   "to get a new one.")
 
 
-class WebhookRotateSecretInput(serializers.Serializer):
+class WebhookRotateSecretInput(InputSerializer):
     grace_hours = serializers.IntegerField(
         min_value=0, max_value=24 * 30, required=False,
         help_text="How long the previous secret keeps signing too (default 24).")

@@ -4,10 +4,11 @@ channel, customer and prices are never read from a request."""
 from rest_framework import serializers
 
 from orderflow.api.fields import MetadataField
+from orderflow.api.serializers import InputSerializer
 from orderflow.money import format_amount
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(InputSerializer):
     full_name = serializers.CharField(max_length=200)
     company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     line1 = serializers.CharField(max_length=200)
@@ -22,7 +23,7 @@ class AddressSerializer(serializers.Serializer):
         return value.upper()
 
 
-class CartCreateInput(serializers.Serializer):
+class CartCreateInput(InputSerializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     metadata = MetadataField()
     shipping_address = AddressSerializer(required=False, allow_null=True)
@@ -34,7 +35,7 @@ class CartCreateInput(serializers.Serializer):
                   "POST …/shipping-method.")
 
 
-class CartLineAddInput(serializers.Serializer):
+class CartLineAddInput(InputSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, required=False,
                                         help_text="In the product's base unit.")
@@ -54,7 +55,7 @@ class CartLineAddInput(serializers.Serializer):
         return attrs
 
 
-class CartLineUpdateInput(serializers.Serializer):
+class CartLineUpdateInput(InputSerializer):
     quantity = serializers.IntegerField(min_value=1, required=False)
     order_quantity = serializers.IntegerField(min_value=1, required=False)
     metadata = MetadataField()
@@ -67,13 +68,13 @@ class CartLineUpdateInput(serializers.Serializer):
         return attrs
 
 
-class CartAddressesInput(serializers.Serializer):
+class CartAddressesInput(InputSerializer):
     shipping_address = AddressSerializer()
     billing_address = AddressSerializer(required=False, allow_null=True)
     email = serializers.EmailField(required=False, allow_blank=True)
 
 
-class ShippingMethodInput(serializers.Serializer):
+class ShippingMethodInput(InputSerializer):
     code = serializers.SlugField(max_length=40)
 
 
@@ -93,6 +94,9 @@ class CartProblemSerializer(serializers.Serializer):
     available = serializers.IntegerField(required=False)
     priced = serializers.CharField(required=False)
     current = serializers.CharField(required=False)
+
+
+_DATETIME = serializers.DateTimeField()  # DRF's datetime format, shared: it holds no state
 
 
 def _money(value, currency, priced=True):
@@ -162,6 +166,7 @@ class CartSerializer(serializers.Serializer):
 
     def to_representation(self, cart):
         lines, problems = self.context["lines"], self.context["problems"]
+        line_repr = CartLineSerializer(context={"cart": cart}).to_representation
         priced = cart.priced_at is not None
         method = cart.shipping_method
         return {
@@ -171,7 +176,7 @@ class CartSerializer(serializers.Serializer):
             "customer_id": cart.customer.public_id if cart.customer_id else None,
             "email": cart.email or None,
             "currency": cart.currency,
-            "lines": CartLineSerializer(lines, many=True, context={"cart": cart}).data,
+            "lines": [line_repr(line) for line in lines],
             "shipping_method": {"code": method.code, "name": method.name} if method else None,
             "shipping_address": cart.shipping_address,
             "billing_address": cart.billing_address,
@@ -179,13 +184,13 @@ class CartSerializer(serializers.Serializer):
             "tax_total": _money(cart.tax_total, cart.currency, priced),
             "shipping_total": _money(cart.shipping_total, cart.currency, priced),
             "total": _money(cart.total, cart.currency, priced),
-            "priced_at": serializers.DateTimeField().to_representation(cart.priced_at)
+            "priced_at": _DATETIME.to_representation(cart.priced_at)
             if cart.priced_at else None,
             "is_priced": cart.is_priced,
             "problems": problems,
             "metadata": cart.metadata,
-            "created_at": serializers.DateTimeField().to_representation(cart.created_at),
-            "updated_at": serializers.DateTimeField().to_representation(cart.updated_at),
+            "created_at": _DATETIME.to_representation(cart.created_at),
+            "updated_at": _DATETIME.to_representation(cart.updated_at),
         }
 
 
@@ -200,7 +205,7 @@ class ShippingEstimateSerializer(serializers.Serializer):
     selected = serializers.BooleanField()
 
 
-class PaymentInput(serializers.Serializer):
+class PaymentInput(InputSerializer):
     kind = serializers.ChoiceField(choices=["payment_intent", "cod", "terms"])
     reference = serializers.RegexField(
         r"^[A-Za-z0-9_\-]{3,120}$", required=False,
@@ -215,7 +220,7 @@ class PaymentInput(serializers.Serializer):
         return attrs
 
 
-class CheckoutInput(serializers.Serializer):
+class CheckoutInput(InputSerializer):
     cart_id = serializers.CharField(max_length=40)
     payment = PaymentInput()
     email = serializers.EmailField(required=False, allow_blank=True)

@@ -5,6 +5,7 @@ whitelist what a client may send."""
 from rest_framework import serializers
 
 from carts.api.serializers import AddressSerializer, CartLineAddInput
+from orderflow.api.serializers import InputSerializer
 from orderflow.money import format_amount
 from orders.constants import CancelReason
 from orders.events import invoice_payload, order_payload, supplier_order_payload
@@ -183,21 +184,21 @@ class OrderDetailSerializer(OrderSerializer):
 
 # --- inputs ----------------------------------------------------------------------------------
 
-class CommentInput(serializers.Serializer):
+class CommentInput(InputSerializer):
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True,
                                     default="")
 
 
-class DeclineInput(serializers.Serializer):
+class DeclineInput(InputSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class CancelInput(serializers.Serializer):
+class CancelInput(InputSerializer):
     reason = serializers.ChoiceField(choices=CancelReason.choices, default=CancelReason.STAFF)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class TransactionInput(serializers.Serializer):
+class TransactionInput(InputSerializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=4, required=False,
                                       min_value=0, help_text="Default: the whole balance.")
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True,
@@ -208,7 +209,7 @@ class TransactionInput(serializers.Serializer):
                                     default="")
 
 
-class OrderIdsInput(serializers.Serializer):
+class OrderIdsInput(InputSerializer):
     ids = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1,
                                 max_length=500)
 
@@ -218,7 +219,7 @@ class MarkedExportedSerializer(serializers.Serializer):
     exported_at = serializers.DictField(child=serializers.DateTimeField())
 
 
-class InvoicePaidInput(serializers.Serializer):
+class InvoicePaidInput(InputSerializer):
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True,
                                       default="")
     occurred_at = serializers.DateTimeField(required=False)
@@ -230,7 +231,7 @@ class EditAddLineInput(CartLineAddInput):
     """A new line: the same shape and rules as adding a line to a cart."""
 
 
-class EditUpdateLineInput(serializers.Serializer):
+class EditUpdateLineInput(InputSerializer):
     id = serializers.CharField(max_length=40, help_text="The order line id (ol_…).")
     quantity = serializers.IntegerField(min_value=1, required=False,
                                         help_text="New quantity in base units.")
@@ -243,7 +244,7 @@ class EditUpdateLineInput(serializers.Serializer):
         return attrs
 
 
-class OrderEditInput(serializers.Serializer):
+class OrderEditInput(InputSerializer):
     """The changes wanted; at least one. Lines that are not named stay as they are."""
 
     add_lines = EditAddLineInput(many=True, required=False)

@@ -2,7 +2,10 @@
 
 import json
 
-from bridges.redaction import redact_body
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bridges.redaction import SECRET_KEY_NAMES, _mentions_secret, redact_body
 
 
 def test_a_body_with_nothing_to_hide_is_kept_as_sent():
@@ -24,3 +27,11 @@ def test_escaped_keys_and_digits_are_redacted_too():
 
 def test_long_bodies_are_truncated():
     assert redact_body(b'{"a": "' + b"x" * 5000 + b'"}').endswith("…[truncated]")
+
+
+@given(st.lists(st.one_of(st.sampled_from(["Secret", "TOKEN", "api_Key", "ApiKey", "sig",
+                                           "ſecret", "\u212apikey", "passw0rd", "Authorization"]),
+                          st.text(max_size=12)), max_size=6))
+def test_the_quick_secret_word_check_agrees_with_the_key_pattern(parts):
+    text = "".join(parts)
+    assert _mentions_secret(text) is (SECRET_KEY_NAMES.search(text) is not None)
