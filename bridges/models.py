@@ -144,12 +144,16 @@ class TransactionLog(models.Model):
                                  default=Direction.INBOUND)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     correlation_id = models.CharField(max_length=64)
-    # Indexed with created_at (Meta.indexes), which also serves the foreign key.
+    # The references carry no database constraint: a log row names a connection or key that
+    # was just used, and checking it again (a lookup and a row lock in the referenced table)
+    # cost every logged request. Deleting a connection or key still empties these columns
+    # (``on_delete``, done by Django). The connection is indexed with created_at
+    # (Meta.indexes), which serves that too.
     connection = models.ForeignKey(InboundConnection, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="log_entries",
-                                   db_index=False)
+                                   db_index=False, db_constraint=False)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="log_entries")
+                                related_name="log_entries", db_constraint=False)
     client = models.CharField(max_length=120, blank=True,
                               help_text="client_id, key prefix or user as presented")
     method = models.CharField(max_length=8, blank=True)

@@ -37,12 +37,13 @@ class Cart(TimeStampedModel):
     shipping_total = MoneyField(default=Decimal("0"))
     total = MoneyField(default=Decimal("0"))
     metadata = models.JSONField(default=dict, blank=True)
-    last_activity_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Not indexed: it changes on every edit, and an index on it would make each edit write
+    # every index of the row again (no HOT update). Idle carts are found by status.
+    last_activity_at = models.DateTimeField(auto_now=True)
     converted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "last_activity_at"])]
 
     def __str__(self):
         return self.public_id
