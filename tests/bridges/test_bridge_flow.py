@@ -78,3 +78,28 @@ def test_card_data_is_refused_over_the_bridge_and_not_logged(bridge):
     assert response.json()["code"] == "card_data_forbidden"
     entry = TransactionLog.objects.filter(code="card_data_forbidden").get()
     assert "4111" not in entry.request_body and "4111" not in entry.response_body
+
+
+def test_a_request_is_found_in_the_log_by_its_request_id(bridge, admin_client_logged):
+    response = bridge.call("cart.create", {"email": "first@example.com"})
+    request_id = response["X-Request-Id"]
+    bridge.ok("cart.create", {"email": "second@example.com"})  # another entry, not listed
+    page = admin_client_logged.get(
+        f"/admin/bridges/transactionlog/?correlation_id={request_id}")
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+    assert page.context["cl"].result_list[0].correlation_id == request_id
+
+
+def test_deleting_a_connection_or_key_keeps_its_log_entries(bridge, shop):
+    bridge.ok("cart.create", {})
+    assert shop.client(shop.secret).post("/api/v1/carts", {}, format="json").status_code == 201
+    entries = list(TransactionLog.objects.values_list("pk", flat=True))
+    assert len(entries) == 2
+    key = TransactionLog.objects.get(api_key__isnull=False).api_key
+    bridge.connection.delete()
+    key.delete()
+    kept = TransactionLog.objects.filter(pk__in=entries)
+    assert kept.count() == 2
+    assert not kept.filter(connection__isnull=False).exists()
+    assert not kept.filter(api_key__isnull=False).exists()
