@@ -9,12 +9,10 @@ from orderflow.carddata import looks_like_card_number
 
 MAX_BODY = 4096
 REDACTED = "[redacted]"
-SECRET_KEY_NAMES = re.compile(r"secret|token|password|signature|authorization|api_?key",
-                              re.IGNORECASE)
-# The same words for ASCII text, where lower-casing then looking for each is exactly the
-# case-insensitive search (and several times faster on a whole body).
+# A key whose name holds one of these (in any case) has its value redacted.
 SECRET_WORDS = ("secret", "token", "password", "signature", "authorization", "apikey",
                 "api_key")
+SECRET_KEY_NAMES = re.compile("|".join(map(re.escape, SECRET_WORDS)), re.IGNORECASE)
 KEPT_HEADERS = {
     "CONTENT_TYPE": "Content-Type",
     "CONTENT_LENGTH": "Content-Length",
@@ -52,6 +50,8 @@ def _walk(value):
 
 
 def _mentions_secret(text: str) -> bool:
+    """``SECRET_KEY_NAMES.search(text)``; for ASCII text, lower-casing and looking for each
+    word is exactly that search, several times faster on a whole body."""
     if text.isascii():
         lowered = text.lower()
         return any(word in lowered for word in SECRET_WORDS)

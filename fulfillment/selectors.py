@@ -10,7 +10,8 @@ from fulfillment.constants import RateBasis
 from fulfillment.models import ShippingMethod, ShippingRate
 from orderflow.db import columns, fetch, prefetch
 
-RATES_PREFETCH = Prefetch("rates", queryset=ShippingRate.objects.order_by("-threshold"))
+RATES_ORDER = ("-threshold",)  # a method's rates, highest threshold first (price_cart's order)
+RATES_PREFETCH = Prefetch("rates", queryset=ShippingRate.objects.order_by(*RATES_ORDER))
 
 
 _THROUGH = ShippingMethod.channels.through._meta
@@ -28,7 +29,7 @@ _ORDER = ", ".join(f'm."{ShippingMethod._meta.get_field(name).column}"'
 
 def shipping_rates_load(methods: list[ShippingMethod]) -> None:
     """``RATES_PREFETCH`` for methods already loaded (one query, fixed SQL: orderflow.db)."""
-    prefetch(methods, "rates", order_by=("-threshold",))
+    prefetch(methods, "rates", order_by=RATES_ORDER)
 
 
 def shipping_method_list(*, channel, country: str | None = None) -> list[ShippingMethod]:
