@@ -55,6 +55,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Admin messages live in the session (which staff have anyway): the default cookie storage
+# builds a cookie signer on every request, API calls included.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "orderflow.urls"
 WSGI_APPLICATION = "orderflow.wsgi.application"
 

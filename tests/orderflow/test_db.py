@@ -138,3 +138,63 @@ def _queries():
     from django.test.utils import CaptureQueriesContext
 
     return CaptureQueriesContext(connection)
+
+
+def _fields(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_fetch_builds_instances_the_orm_would_build():
+    """fetch's instances (built without Model.__init__ where that does nothing more) equal
+    the ORM's: every field value and type, saved state, the database alias; they save and
+    load their relations like any instance."""
+    from carts.models import CartLine
+    from orderflow.db import _loader, columns, fetch, plain_init
+
+    cart = new_cart()
+    product = factories.ProductFactory()
+    CartLine.objects.create(cart=cart, product=product, quantity=2, unit_price=Decimal("1.5"),
+                            metadata={"gift": True})
+    assert plain_init(Cart) and plain_init(CartLine)
+    sql = (f"SELECT {columns(Cart, 'c')}, {columns(CartLine, 'l')} FROM carts_cart c "
+           "LEFT JOIN carts_cartline l ON l.cart_id = c.id WHERE c.id = ANY(%s) ORDER BY c.id")
+    empty = new_cart()
+    (got, line), (got_empty, no_line) = fetch(sql, [[cart.pk, empty.pk]], Cart, CartLine)
+    assert no_line is None  # the outer-joined row that is not there
+    for mine, theirs in ((got, Cart.objects.get(pk=cart.pk)),
+                         (line, CartLine.objects.get(cart=cart)),
+                         (got_empty, Cart.objects.get(pk=empty.pk))):
+        assert type(mine) is type(theirs)
+        assert _fields(mine) == _fields(theirs)
+        assert {k: type(v) for k, v in _fields(mine).items()} == \
+            {k: type(v) for k, v in _fields(theirs).items()}
+        assert (mine._state.adding, mine._state.db) == (False, theirs._state.db)
+        assert mine._state.fields_cache == {}
+    assert line.product == product and line.cart.pk == cart.pk
+    line.quantity = 5
+    line.save()
+    assert CartLine.objects.get(pk=line.pk).quantity == 5
+    _loader.cache_clear()
+
+
+def test_fetch_runs_init_signals_when_a_model_has_receivers():
+    from django.db.models.signals import post_init
+
+    from orderflow.db import _loader, columns, fetch, plain_init
+
+    cart = new_cart()
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    post_init.connect(receiver, sender=Cart)
+    _loader.cache_clear()
+    try:
+        assert not plain_init(Cart)
+        ((got,),) = fetch(f"SELECT {columns(Cart, 'c')} FROM carts_cart c WHERE c.id = %s",
+                          [cart.pk], Cart)
+        assert got.pk == cart.pk and seen == [cart.pk]
+    finally:
+        post_init.disconnect(receiver, sender=Cart)
+        _loader.cache_clear()
