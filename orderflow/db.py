@@ -13,6 +13,7 @@ with its field's ``pre_save`` and ``get_db_prep_save``. Used only where a benchm
 
 from __future__ import annotations
 
+import datetime
 import inspect
 from functools import lru_cache
 
@@ -83,7 +84,7 @@ def _loader(model: type[Model], vendor: str):
         obj._state = state = ModelState()
         state.adding = False
         state.db = connection.alias
-        obj.__dict__.update(zip(names, values))
+        obj.__dict__.update(zip(names, values, strict=True))
         return obj
 
     return load, len(fields)
@@ -257,3 +258,35 @@ def prefetch(parents: list[Model], related_name: str, *, order_by: tuple[str, ..
         for obj in found:
             fk.set_cached_value(obj, parent)
         parent.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset
+
+
+# -- reading timestamps ----------------------------------------------------------------------
+
+def native_utc_timestamps(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: on a PostgreSQL connection whose time zone is UTC,
+    timestamptz values are read by psycopg's C loader instead of Django's.
+
+    Django replaces psycopg's loader with a pure-Python subclass that re-labels each value
+    with the connection's time zone (about 5 µs a value instead of 0.5: a cart with its lines
+    holds dozens). In UTC the C loader already gives exactly that (``datetime.timezone.utc``,
+    the session being set to UTC by Django), so nothing changes but the cost. The registered
+    class only hands out the C loader: psycopg instantiates loaders through the class, and
+    Django reads its ``timezone`` to see the cursor needs no loader of its own."""
+    if connection.vendor != "postgresql" or connection.timezone is not datetime.UTC:
+        return
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.postgres.types["timestamptz"].oid
+    native = psycopg.adapters.get_loader(oid, Format.TEXT)
+    if native is None or native.__module__.startswith("psycopg.types"):
+        return  # no C implementation (pure-Python psycopg): Django's loader stays
+
+    class NativeUtcLoader:
+        timezone = datetime.UTC
+        format = native.format
+
+        def __new__(cls, oid, context=None):
+            return native(oid, context)
+
+    connection.connection.adapters.register_loader(oid, NativeUtcLoader)

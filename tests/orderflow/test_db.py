@@ -198,3 +198,28 @@ def test_fetch_runs_init_signals_when_a_model_has_receivers():
     finally:
         post_init.disconnect(receiver, sender=Cart)
         _loader.cache_clear()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL loader")
+def test_timestamps_are_read_by_the_c_loader_and_equal_djangos():
+    import datetime
+
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    sql = ("SELECT t FROM (VALUES ('2026-01-02 03:04:05.123456+00'::timestamptz), "
+           "('1999-12-31 23:59:59-05'::timestamptz), (NULL::timestamptz), "
+           "(now())) v(t)")
+    with connection.cursor() as cursor:
+        loader = cursor.cursor.adapters.get_loader(1184, 0)
+        assert loader.__name__ == "NativeUtcLoader"
+        cursor.execute(sql)
+        fast = [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        register_tzloader(datetime.UTC, cursor.cursor)  # Django's own loader
+        cursor.execute(sql)
+        django_loaded = [row[0] for row in cursor.fetchall()]
+    assert fast[:3] == django_loaded[:3] and fast[2] is None
+    assert fast[0] == datetime.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=datetime.UTC)
+    assert all(value.tzinfo is datetime.UTC for value in fast if value is not None)
+    cart = new_cart()
+    assert Cart.objects.get(pk=cart.pk).created_at == cart.created_at
