@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from carts.models import Cart
@@ -223,3 +223,24 @@ def test_timestamps_are_read_by_the_c_loader_and_equal_djangos():
     assert all(value.tzinfo is datetime.UTC for value in fast if value is not None)
     cart = new_cart()
     assert Cart.objects.get(pk=cart.pk).created_at == cart.created_at
+
+
+def test_statements_share_one_cursor_per_connection_but_are_still_counted():
+    from orderflow.db import _cursor, columns, fetch
+
+    cart = new_cart()
+    sql = f"SELECT {columns(Cart, 'c')} FROM carts_cart c WHERE c.id = %s"
+    fetch(sql, [cart.pk], Cart)
+    with _cursor(connection) as first, _cursor(connection) as second:
+        assert first is second  # kept, not a new cursor per statement
+    with _queries() as counted:  # a test counting queries gets Django's debug cursors
+        assert fetch(sql, [cart.pk], Cart)[0][0].pk == cart.pk
+        assert fetch(sql, [cart.pk], Cart)[0][0].pk == cart.pk
+    assert len(counted) == 2
+    with _cursor(connection) as kept:
+        pass
+    real = connections["default"]
+    real._orderflow_cursor = (object(), kept)  # as if kept from a connection since closed
+    with _cursor(connection) as other:
+        assert other is not kept  # never a cursor of another connection
+    assert fetch(sql, [cart.pk], Cart)[0][0].pk == cart.pk
