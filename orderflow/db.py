@@ -34,16 +34,16 @@ class _cursor:
 
     Each new cursor costs ~30 µs of CPU (Django's checks and wrapper, psycopg's adapter
     map), as much as a third of a short statement. The kept cursor is used only when a new
-    one would be the same kind: not while queries are logged (DEBUG, or a test counting
-    queries: those get Django's debug cursor), not before the request's health check, and
-    only on the connection it was made on."""
+    one would be the same kind: on PostgreSQL, not while queries are logged (DEBUG, or a
+    test counting queries: those get Django's debug cursor), not before the request's health
+    check, and only on the connection it was made on."""
 
     __slots__ = ("cursor", "fresh")
 
     def __init__(self, connection):
         raw = connection.connection
         kept = getattr(connection, "_orderflow_cursor", None)
-        if (raw is None or connection.queries_logged
+        if (raw is None or connection.vendor != "postgresql" or connection.queries_logged
                 or (connection.health_check_enabled and not connection.health_check_done)):
             self.cursor, self.fresh = connection.cursor(), True
         elif kept is not None and kept[0] is raw and not raw.closed:
