@@ -41,6 +41,11 @@ def cart_get(*, principal, public_id: str, for_update: bool = False) -> Cart:
         if for_update:
             qs = qs.select_for_update(of=("self",))
         cart = qs.filter(public_id=public_id).first()
+    return cart_found(principal, public_id, cart)
+
+
+def cart_found(principal, public_id: str, cart: Cart | None) -> Cart:
+    """``cart``, or 404 when the principal may not see it (``None``)."""
     if cart is None:
         raise NotFound(f"No cart {public_id}.")
     if principal.customer is not None and cart.customer_id == principal.customer.pk:
@@ -63,7 +68,14 @@ def _storefront_cart(principal, public_id: str, *, for_update: bool) -> Cart | N
     sql = _CART_SQL
     if for_update and connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF c"
-    found = fetch(sql, [public_id, principal.channel_id], Cart, ShippingMethod)
+    return storefront_cart_visible(
+        principal, fetch(sql, [public_id, principal.channel_id], Cart, ShippingMethod))
+
+
+def storefront_cart_visible(principal, found: list[tuple]) -> Cart | None:
+    """The cart of ``found`` (rows of ``columns(Cart), columns(ShippingMethod)`` for one
+    public id in the principal's channel) if the principal may see it: anonymous, or its
+    shopper's; with its channel and shipping method set."""
     if not found:
         return None
     cart, method = found[0]

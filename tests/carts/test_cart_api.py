@@ -256,9 +256,43 @@ def test_adding_a_line_answers_with_every_line_without_reading_them_again(shop):
         assert [line["sku"] for line in lines] == skus  # in the order they were added
         assert lines[-1]["quantity"] == 2
         counts[existing] = len(captured)
-    # shopper, cart lock, product, all lines, insert, cart touch, transaction log, and a
-    # savepoint pair standing in for BEGIN/COMMIT: nothing read after the commit
-    assert counts[1] == counts[8] <= 9, counts
+    # shopper, cart lock (which records the edit), product, all lines, insert, transaction
+    # log, and a savepoint pair standing in for BEGIN/COMMIT: nothing read after the commit
+    assert counts[1] == counts[8] <= 8, counts
+
+
+def test_a_refused_line_edit_leaves_the_cart_as_it_was(shop):
+    """The cart's lock records the edit (version, activity) in the same statement: every
+    refusal after it rolls that back, and another shopper's cart is a 404, untouched."""
+    owner, other = factories.CustomerFactory(), factories.CustomerFactory()
+    client = shop.shopper(owner)
+    cart_id = client.post("/api/v1/carts", {}, format="json").json()["id"]
+    url = f"/api/v1/carts/{cart_id}/lines"
+    line_id = client.post(url, {"sku": "COF-250", "quantity": 1}, format="json").json()[
+        "lines"][0]["id"]
+
+    def state():
+        cart = Cart.objects.get(public_id=cart_id)
+        return cart.version, cart.updated_at, cart.last_activity_at, cart.status
+
+    before = state()
+    assert client.post(url, {"sku": "NOPE", "quantity": 1}, format="json").status_code == 400
+    assert client.patch(f"{url}/{line_id}", {"quantity": 0}, format="json").status_code == 400
+    assert client.delete(f"{url}/cl_{'0' * 26}").status_code == 404
+    for response in (shop.shopper(other).post(url, {"sku": "COF-250", "quantity": 1},
+                                              format="json"),
+                     shop.shopper(other).delete(f"{url}/{line_id}")):
+        assert response.status_code == 404
+    assert state() == before
+    Cart.objects.filter(public_id=cart_id).update(status="abandoned")
+    cart = client.post(url, {"sku": "COF-250", "quantity": 1}, format="json")
+    assert cart.status_code == 201 and cart.json()["lines"][0]["quantity"] == 2
+    version, *_, status = state()
+    assert (version, status) == (before[0] + 1, "active")
+    Cart.objects.filter(public_id=cart_id).update(status="converted")
+    refused = client.post(url, {"sku": "COF-250", "quantity": 1}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "cart_converted"
+    assert state()[0] == version
 
 
 def test_hand_written_cart_reads_match_the_orm(shop, django_assert_num_queries):
