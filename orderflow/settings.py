@@ -196,8 +196,9 @@ ORDERFLOW_DEFAULT_CURRENCY = "JMD"
 ORDERFLOW_HEALTHZ_TIMEOUT_SECONDS = 2.0
 ORDERFLOW_OUTBOX_RETENTION = timedelta(days=30)
 ORDERFLOW_SHOPPER_TOKEN_TTL = timedelta(hours=1)
-# Server processes reuse an API key row they read for this long: a revoked key is refused
-# everywhere within these seconds (at once by the process that revoked it).
+# Server processes reuse an API key or bridge connection row they read for this long: a
+# revoked key or disabled connection is refused everywhere within these seconds (at once by
+# the process that changed it). 0: read on every request.
 ORDERFLOW_API_KEY_CACHE_SECONDS = 5
 ORDERFLOW_IDEMPOTENCY_TTL = timedelta(hours=24)
 # Orders: a pending_payment order with no capture for this long is canceled (payment_timeout).

@@ -28,10 +28,13 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _fresh_api_key_cache():
-    """Each test starts with no API key rows cached from another test's rolled-back data."""
+    """Each test starts with no API key or connection rows cached from another test's
+    rolled-back data."""
     from bridges.api.authentication import api_key_cache_forget
+    from bridges.selectors import connection_cache_forget
 
     api_key_cache_forget()
+    connection_cache_forget()
     yield
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
-from django.conf import settings
 from rest_framework import authentication, exceptions
 
+from bridges.credential_cache import CredentialCache
 from bridges.keys import hash_key, parse_key, shopper_token_read
 from bridges.models import ApiKey
 from customers.models import Customer
@@ -38,33 +36,20 @@ class StorefrontUser:
         return f"api key {self.api_key.prefix}"
 
 
-# key hash -> (monotonic expiry, ApiKey). Every storefront request authenticates, and the key
-# row almost never changes, so each server process keeps what it read for a few seconds
-# (ORDERFLOW_API_KEY_CACHE_SECONDS): a revocation reaches every process within that time,
-# and this process at once.
-_key_cache: dict[str, tuple[float, ApiKey]] = {}
-_KEY_CACHE_MAX = 1024
+# Key hash -> the ApiKey row, kept a few seconds (see bridges.credential_cache).
+_keys = CredentialCache()
 
 
 def api_key_cache_forget(key_hash: str | None = None) -> None:
-    if key_hash is None:
-        _key_cache.clear()
-    else:
-        _key_cache.pop(key_hash, None)
+    _keys.forget(key_hash)
+
+
+def _load_api_key(key_hash: str) -> ApiKey | None:
+    return ApiKey.objects.filter(key_hash=key_hash).first()
 
 
 def _api_key_by_hash(key_hash: str) -> ApiKey | None:
-    ttl = settings.ORDERFLOW_API_KEY_CACHE_SECONDS
-    now = time.monotonic()
-    hit = _key_cache.get(key_hash) if ttl > 0 else None
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    api_key = ApiKey.objects.filter(key_hash=key_hash).first()
-    if api_key is not None and ttl > 0:
-        if len(_key_cache) >= _KEY_CACHE_MAX:
-            _key_cache.clear()
-        _key_cache[key_hash] = (now + ttl, api_key)
-    return api_key
+    return _keys.get(key_hash, _load_api_key)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

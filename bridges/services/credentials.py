@@ -25,6 +25,7 @@ from bridges.models import (
     TransactionLog,
 )
 from bridges.network import parse_allow_list
+from bridges.selectors import connection_cache_forget
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.timeline import Actor
 
@@ -124,7 +125,15 @@ def connection_update(*, connection: InboundConnection, **changes) -> InboundCon
     for field_name, value in changes.items():
         setattr(locked, field_name, sorted(set(value)) if field_name == "scopes" else value)
     locked.save(update_fields=[*changes, "updated_at"])
+    _forget_connection(locked)
     return locked
+
+
+def _forget_connection(connection: InboundConnection) -> None:
+    # This process at once, and again after commit (a request meanwhile may have read the old
+    # row); other processes within ORDERFLOW_API_KEY_CACHE_SECONDS.
+    connection_cache_forget(connection.client_id)
+    transaction.on_commit(lambda: connection_cache_forget(connection.client_id))
 
 
 @transaction.atomic
@@ -134,6 +143,7 @@ def connection_rotate_secret(*, connection: InboundConnection, grace: timedelta 
     locked = InboundConnection.objects.select_for_update().get(pk=connection.pk)
     fields = secret_rotate(locked, new_secret=_new_secret(), grace=grace)
     locked.save(update_fields=[*fields, "updated_at"])
+    _forget_connection(locked)
     return locked
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from bridges.models import BridgeScope, TransactionLog
+from bridges.selectors import connection_cache_forget
 from bridges.services import connection_rotate_secret, connection_update
 from carts.models import Cart
 from orderflow.timeline import Actor
@@ -36,8 +37,32 @@ def test_unknown_client_and_mismatched_client_are_401(bridge):
 
 
 def test_disabled_connection_is_403(bridge):
+    assert bridge.call("cart.create", {}).status_code == 201  # its row is now kept
     connection_update(connection=bridge.connection, is_enabled=False)
     assert_problem(bridge.call("cart.create", {}), 403, "connection_disabled")
+
+
+def test_a_connection_disabled_by_another_process_is_refused_once_its_entry_expires(bridge):
+    from django.test import override_settings
+
+    from bridges.selectors import connection_cache_forget
+
+    now = int(time.time())  # a distinct timestamp per call: the same signature is a replay
+    assert bridge.call("cart.create", {}, timestamp=now - 1).status_code == 201
+    # Another server process disables it: this one still holds the row for a few seconds...
+    type(bridge.connection).objects.filter(pk=bridge.connection.pk).update(is_enabled=False)
+    assert bridge.call("cart.create", {}, timestamp=now - 2).status_code == 201
+    # ...and refuses it once the entry is gone (expired, or with caching switched off).
+    connection_cache_forget()
+    assert_problem(bridge.call("cart.create", {}, timestamp=now - 3), 403, "connection_disabled")
+    with override_settings(ORDERFLOW_API_KEY_CACHE_SECONDS=0):
+        type(bridge.connection).objects.filter(pk=bridge.connection.pk).update(
+            is_enabled=True)
+        assert bridge.call("cart.create", {}, timestamp=now - 4).status_code == 201
+        type(bridge.connection).objects.filter(pk=bridge.connection.pk).update(
+            is_enabled=False)
+        assert_problem(bridge.call("cart.create", {}, timestamp=now - 5), 403,
+                       "connection_disabled")
 
 
 @pytest.mark.parametrize("allow, address, allowed", [
@@ -178,8 +203,10 @@ def test_rotation_keeps_the_old_secret_for_the_grace_period(bridge):
     assert bridge.call("cart.create", {}, secret=old).status_code == 201
     assert bridge.call("cart.create", {}, secret=rotated.secret,
                        timestamp=int(time.time()) - 1).status_code == 201
+    # The grace period ends (moved back in the row, as another process would see it):
     type(rotated).objects.filter(pk=rotated.pk).update(
         previous_secret_expires_at=rotated.previous_secret_expires_at - timedelta(hours=2))
+    connection_cache_forget()  # this process read the row before: as once its entry expires
     assert_problem(bridge.call("cart.create", {}, secret=old, timestamp=int(time.time()) - 2),
                    401, "invalid_signature")
 
