@@ -39,12 +39,20 @@ def _editable(cart: Cart) -> None:
         raise Conflict(f"A cart that is {cart.status} cannot change.", code="cart_not_active")
 
 
-# Lock the cart and record an edit in one statement: the row lock is the UPDATE's, and a
-# refusal afterwards (not editable, another shopper's cart, bad input) rolls it back.
+def _reactivate(cart: Cart) -> tuple[str, ...]:
+    """An edit brings an abandoned cart back: active again. The fields this changed."""
+    if cart.status == CartStatus.ABANDONED:
+        cart.status = CartStatus.ACTIVE
+        return ("status",)
+    return ()
+
+
+# Lock the cart and record an edit (as ``_touch`` does: the version and activity) in one
+# statement: the row lock is the UPDATE's, and a refusal afterwards (not editable, another
+# shopper's cart, bad input) rolls it back.
 _EDIT_SQL = (
     f"WITH c AS (UPDATE {Cart._meta.db_table} SET version = version + 1, "
-    "last_activity_at = %s, updated_at = %s, "
-    "status = CASE WHEN status = %s THEN %s ELSE status END "
+    "last_activity_at = %s, updated_at = %s "
     "WHERE public_id = %s AND channel_id = %s RETURNING *) "
     f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')} FROM c "
     f"LEFT JOIN {ShippingMethod._meta.db_table} m ON m.id = c.shipping_method_id"
@@ -53,19 +61,21 @@ _EDIT_SQL = (
 
 def _cart_for_line_edit(principal, cart_id: str) -> Cart:
     """The cart, locked, with the edit about to be made already recorded as ``_touch``
-    records it (version bumped so earlier pricing no longer counts, an abandoned cart active
-    again, activity stamped): for a storefront on PostgreSQL one statement instead of a
-    locking read and a later UPDATE."""
+    records it (version bumped so earlier pricing no longer counts, activity stamped, an
+    abandoned cart active again): for a storefront on PostgreSQL one statement instead of a
+    locking read and a later UPDATE (plus one for the status, when the cart was abandoned)."""
     if connection.vendor != "postgresql" or not principal.is_storefront or principal.is_staff:
         cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
         _editable(cart)
         _touch(cart)
         return cart
     now = timezone.now()
-    found = fetch(_EDIT_SQL, [now, now, CartStatus.ABANDONED, CartStatus.ACTIVE, cart_id,
-                              principal.channel_id], Cart, ShippingMethod)
+    found = fetch(_EDIT_SQL, [now, now, cart_id, principal.channel_id], Cart, ShippingMethod)
     cart = cart_found(principal, cart_id, storefront_cart_visible(principal, found))
     _editable(cart)
+    reactivated = _reactivate(cart)
+    if reactivated:
+        save_fields(cart, list(reactivated))
     return cart
 
 
@@ -73,10 +83,8 @@ def _touch(cart: Cart, *fields: str) -> None:
     """Save ``fields`` and bump the version, so earlier pricing no longer counts."""
     # The row is locked (``cart_get(for_update=True)``), so the in-memory version is current.
     cart.version += 1
-    if cart.status == CartStatus.ABANDONED:
-        cart.status = CartStatus.ACTIVE
-        fields += ("status",)
-    save_fields(cart, [*fields, "version", "last_activity_at", "updated_at"])
+    save_fields(cart, [*fields, *_reactivate(cart), "version", "last_activity_at",
+                       "updated_at"])
 
 
 @transaction.atomic
