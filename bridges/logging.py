@@ -94,7 +94,7 @@ def write_entry(request, response, body: bytes, is_bridge: bool, latency_ms: int
         request_headers=redact_headers(request.META),
         request_body=redact_body(body),
         response_body=redact_body(content),
-    )])
+    )], durable=False)  # a record of the request, written after it: see create()
 
 
 def _valid_ip(value):

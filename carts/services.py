@@ -25,7 +25,7 @@ from catalog.models import Product
 from catalog.selectors import quantity_to_base
 from fulfillment.models import ShippingMethod
 from fulfillment.selectors import shipping_method_get
-from orderflow.db import columns, create, fetch, save_fields, update_rows
+from orderflow.db import columns, create, fetch, relax_commit, save_fields, update_rows
 from orderflow.errors import Conflict, NotFound, ValidationFailed
 from orderflow.money import format_amount
 
@@ -64,6 +64,7 @@ def _cart_for_line_edit(principal, cart_id: str) -> Cart:
     records it (version bumped so earlier pricing no longer counts, activity stamped, an
     abandoned cart active again): for a storefront on PostgreSQL one statement instead of a
     locking read and a later UPDATE (plus one for the status, when the cart was abandoned)."""
+    relax_commit()  # a cart edit: see orderflow.db.relax_commit
     if connection.vendor != "postgresql" or not principal.is_storefront or principal.is_staff:
         cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
         _editable(cart)
@@ -228,6 +229,7 @@ def cart_remove_line(*, principal, cart_id: str, line_id: str) -> Cart:
 @transaction.atomic
 def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
                        billing_address: dict | None = None, email: str | None = None) -> Cart:
+    relax_commit()
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
     cart.shipping_address = shipping_address
@@ -242,6 +244,7 @@ def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
 
 @transaction.atomic
 def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
+    relax_commit()
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
     cart.shipping_method = _shipping_method(
@@ -253,6 +256,7 @@ def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
 @transaction.atomic
 def cart_price(*, principal, cart_id: str) -> Cart:
     """Re-price every line and the shipping server-side and stamp ``priced_at``."""
+    relax_commit()
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
     lines = cart_lines(cart=cart, for_pricing=True)

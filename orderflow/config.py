@@ -52,6 +52,7 @@ class Config:
     webhook_retry_schedule: list[int] = field(default_factory=lambda: list(RETRY_SCHEDULE))
     webhook_lease_margin: int = 30
     webhook_gather_ms: int = 100
+    durable_cart_edits: bool = False
 
     @property
     def uses_postgres(self) -> bool:
@@ -310,6 +311,7 @@ def load(env: dict | None = None) -> Config:
                                                   RETRY_SCHEDULE),
         webhook_lease_margin=parse_int(env, "ORDERFLOW_WEBHOOK_LEASE_MARGIN", 30, minimum=1),
         webhook_gather_ms=parse_int(env, "ORDERFLOW_WEBHOOK_GATHER_MS", 100),
+        durable_cart_edits=parse_bool(env, "ORDERFLOW_DURABLE_CART_EDITS", False),
     )
 
 

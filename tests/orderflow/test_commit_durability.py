@@ -1,0 +1,130 @@
+"""Which commits wait for the disk. Orders and every other business write do; cart edits
+(``orderflow.db.relax_commit``) and transaction-log rows (``create(durable=False)``) do not.
+
+Measured as PostgreSQL counts it: ``pg_stat_wal.wal_sync``, the WAL flushes of the whole
+server. Nothing else writes during these tests except the WAL writer, which flushes at
+most every 200 ms, so the bounds below leave a wide margin either way."""
+
+import pytest
+from django.db import connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from bridges.models import TransactionLog
+from orderflow.db import create, relax_commit
+from tests.storefront import ADDRESS, build_storefront
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="synchronous_commit is PostgreSQL's (CI always runs on it)"),
+]
+
+N = 20
+
+
+def _scalar(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def wal_syncs() -> int:
+    # A backend hands its WAL counters to the shared statistics when it goes idle, at most
+    # once a second unless told to do it at the next chance.
+    _scalar("SELECT pg_stat_force_next_flush()")
+    return _scalar("SELECT wal_sync FROM pg_stat_wal")
+
+
+def synchronous_commit() -> str:
+    return _scalar("SHOW synchronous_commit")
+
+
+def log_row(n):
+    return TransactionLog(created_at=timezone.now(), kind=TransactionLog.Kind.API,
+                          correlation_id=f"c{n}", endpoint="/api/v1/x", status_code=201)
+
+
+def flushes(work) -> int:
+    before = wal_syncs()
+    work()
+    return wal_syncs() - before
+
+
+def test_a_log_row_is_stored_without_waiting_for_the_disk_and_nothing_else_is_relaxed():
+    relaxed = flushes(lambda: [create([log_row(n)], durable=False) for n in range(N)])
+    durable = flushes(lambda: [create([log_row(n)]) for n in range(N, 2 * N)])
+
+    assert durable >= N
+    assert relaxed < N // 2
+    assert TransactionLog.objects.filter(correlation_id__startswith="c").count() == 2 * N
+    assert synchronous_commit() == "on"  # the statement's own setting ended with it
+
+
+def test_inside_a_transaction_durable_false_leaves_the_transaction_as_it_was():
+    with transaction.atomic():
+        create([log_row(0)], durable=False)
+        assert synchronous_commit() == "on"
+
+
+def test_relax_commit_lasts_until_the_end_of_its_transaction_only():
+    relax_commit()  # outside a transaction: nothing to relax
+    assert synchronous_commit() == "on"
+    with transaction.atomic():
+        relax_commit()
+        assert synchronous_commit() == "off"
+    assert synchronous_commit() == "on"
+    with override_settings(ORDERFLOW_DURABLE_CART_EDITS=True), transaction.atomic():
+        relax_commit()
+        assert synchronous_commit() == "on"
+
+
+def _edits_and_checkout(shop, client):
+    cart_id = client.post("/api/v1/carts", {"shipping_address": ADDRESS,
+                                            "shipping_method": "standard"},
+                          format="json").json()["id"]
+
+    def edits():
+        for _ in range(N // 2):
+            response = client.post(f"/api/v1/carts/{cart_id}/lines",
+                                   {"sku": "COF-250", "quantity": 1}, format="json")
+            assert response.status_code == 201, response.content
+            response = client.post(f"/api/v1/carts/{cart_id}/price", format="json")
+            assert response.status_code == 200, response.content
+
+    def checkout():
+        response = client.post("/api/v1/checkout", {
+            "cart_id": cart_id, "payment": {"kind": "cod"}, "email": "a@example.com",
+        }, format="json")
+        assert response.status_code == 201, response.content
+        placed.append(response.json())
+
+    placed = []
+    return placed, edits, checkout
+
+
+def test_cart_edits_do_not_wait_for_the_disk_and_checkout_does():
+    shop = build_storefront()
+    client = shop.client(shop.secret)
+    placed, edits, checkout = _edits_and_checkout(shop, client)
+
+    edited = flushes(edits)
+    checked_out = flushes(checkout)
+
+    assert edited < N // 2  # N requests, each an edit and its log row
+    assert checked_out >= 1
+    assert synchronous_commit() == "on"
+    # What the relaxed commits wrote is there, and the order rests on it.
+    (order,) = placed
+    assert [line["quantity"] for line in order["lines"]] == [N // 2]
+
+
+def test_durable_cart_edits_wait_for_the_disk_when_configured():
+    shop = build_storefront()
+    client = shop.client(shop.secret)
+    _, edits, _ = _edits_and_checkout(shop, client)
+
+    with override_settings(ORDERFLOW_DURABLE_CART_EDITS=True):
+        edited = flushes(edits)
+
+    assert edited >= N
