@@ -25,7 +25,16 @@ from catalog.models import Product
 from catalog.selectors import quantity_to_base
 from fulfillment.models import ShippingMethod
 from fulfillment.selectors import shipping_method_get
-from orderflow.db import columns, create, fetch, relax_commit, save_fields, update_rows
+from orderflow.db import (
+    RELAX_COMMIT_SQL,
+    columns,
+    commit_relaxable,
+    create,
+    fetch,
+    relax_commit,
+    save_fields,
+    update_rows,
+)
 from orderflow.errors import Conflict, NotFound, ValidationFailed
 from orderflow.money import format_amount
 
@@ -54,9 +63,12 @@ _EDIT_SQL = (
     f"WITH c AS (UPDATE {Cart._meta.db_table} SET version = version + 1, "
     "last_activity_at = %s, updated_at = %s "
     "WHERE public_id = %s AND channel_id = %s RETURNING *) "
-    f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')} FROM c "
+    f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')}{{relax}} FROM c "
     f"LEFT JOIN {ShippingMethod._meta.db_table} m ON m.id = c.shipping_method_id"
 )
+# The same statement also relaxes the edit's commit (relax_commit), when it may be.
+_EDIT_SQLS = {False: _EDIT_SQL.format(relax=""),
+              True: _EDIT_SQL.format(relax=f", {RELAX_COMMIT_SQL}")}
 
 
 def _cart_for_line_edit(principal, cart_id: str) -> Cart:
@@ -64,14 +76,15 @@ def _cart_for_line_edit(principal, cart_id: str) -> Cart:
     records it (version bumped so earlier pricing no longer counts, activity stamped, an
     abandoned cart active again): for a storefront on PostgreSQL one statement instead of a
     locking read and a later UPDATE (plus one for the status, when the cart was abandoned)."""
-    relax_commit()  # a cart edit: see orderflow.db.relax_commit
     if connection.vendor != "postgresql" or not principal.is_storefront or principal.is_staff:
+        relax_commit()  # a cart edit: see orderflow.db.relax_commit
         cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
         _editable(cart)
         _touch(cart)
         return cart
     now = timezone.now()
-    found = fetch(_EDIT_SQL, [now, now, cart_id, principal.channel_id], Cart, ShippingMethod)
+    found = fetch(_EDIT_SQLS[commit_relaxable()], [now, now, cart_id, principal.channel_id],
+                  Cart, ShippingMethod)
     cart = cart_found(principal, cart_id, storefront_cart_visible(principal, found))
     _editable(cart)
     reactivated = _reactivate(cart)

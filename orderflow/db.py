@@ -174,9 +174,11 @@ def update_rows(model: type[Model], objs: list[Model], names: list[str]) -> None
         cursor.execute(sql, params)
 
 
-# A statement run on its own (autocommit) is its own transaction: a LOCAL setting made while
-# it runs lasts until its COMMIT, and the commit reads synchronous_commit then.
-_RELAXED = ", set_config('synchronous_commit', 'off', true)"
+# ``SET LOCAL synchronous_commit TO off`` as an expression, for a statement the transaction
+# runs anyway (one round trip fewer than the SET). A statement run on its own (autocommit) is
+# its own transaction: the setting lasts until its COMMIT, which reads it then.
+RELAX_COMMIT_SQL = "set_config('synchronous_commit', 'off', true)"
+
 
 
 @lru_cache(maxsize=256)
@@ -187,7 +189,7 @@ def _create_sql(model: type[Model], with_pk: bool, rows: int, relaxed: bool = Fa
     cols = ", ".join(f'"{f.column}"' for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (f'INSERT INTO "{opts.db_table}" ({cols}) VALUES {", ".join([row] * rows)} '
-           f'RETURNING "{opts.pk.column}"{_RELAXED if relaxed else ""}')
+           f'RETURNING "{opts.pk.column}"' + (f", {RELAX_COMMIT_SQL}" if relaxed else ""))
     return sql, fields
 
 
@@ -233,6 +235,16 @@ def create(objs: list[Model], *, durable: bool = True) -> list[Model]:
     return objs
 
 
+def commit_relaxable() -> bool:
+    """Whether :func:`relax_commit` would act: on PostgreSQL, in a transaction, unless
+    ``ORDERFLOW_DURABLE_CART_EDITS``."""
+    from django.conf import settings
+
+    connection = _db()
+    return (connection.vendor == "postgresql" and connection.in_atomic_block
+            and not settings.ORDERFLOW_DURABLE_CART_EDITS)
+
+
 def relax_commit() -> None:
     """Let the current transaction's COMMIT return before its WAL is on disk
     (``SET LOCAL synchronous_commit TO off``), for changes a shopper can simply make again:
@@ -241,15 +253,11 @@ def relax_commit() -> None:
     nothing else — a later durable commit (every checkout) flushes all WAL before its own
     record, so an order never rests on an edit that could still be lost. Saves ~1 ms of
     fsync per edit. Nothing outside a transaction, elsewhere than PostgreSQL, or with
-    ``ORDERFLOW_DURABLE_CART_EDITS``."""
-    from django.conf import settings
-
-    connection = _db()
-    if (connection.vendor != "postgresql" or not connection.in_atomic_block
-            or settings.ORDERFLOW_DURABLE_CART_EDITS):
-        return
-    with _cursor(connection) as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO off")
+    ``ORDERFLOW_DURABLE_CART_EDITS``. A statement the transaction runs anyway may carry
+    ``RELAX_COMMIT_SQL`` instead, when :func:`commit_relaxable`."""
+    if commit_relaxable():
+        with _cursor(_db()) as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO off")
 
 
 @lru_cache(maxsize=256)
