@@ -2,15 +2,29 @@
 
 Logging never fails or changes the request it logs: errors here are reported to the Python
 log and swallowed.
+
+On PostgreSQL a server process hands its entries to one thread of its own, which writes
+what has gathered every ``ORDERFLOW_TRANSACTION_LOG_BATCH_SECONDS`` (0.25 s) — or as soon
+as ``ORDERFLOW_TRANSACTION_LOG_BATCH_ROWS`` are waiting — as one ``COPY``: a request no
+longer waits for its own INSERT, and the statement, round trip and commit of each entry are
+shared by the batch. An entry reaches the table within that delay, and whatever is waiting
+is written when the process exits normally (a gunicorn worker stopped or restarted); a
+process killed outright loses at most that delay's entries. ``BATCH_SECONDS = 0`` (and
+SQLite, the embedded default) writes each entry at once, as the request ends.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import logging
+import os
 import re
+import threading
 import time
 import uuid
 
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from bridges.models import TransactionLog
@@ -77,24 +91,149 @@ def write_entry(request, response, body: bytes, is_bridge: bool, latency_ms: int
         client = f"{api_key.prefix}…"
     else:
         client = getattr(user, "username", "") or ""
-    create([TransactionLog(
-        created_at=timezone.now(), direction=TransactionLog.Direction.INBOUND,
-        kind=TransactionLog.Kind.BRIDGE if is_bridge else TransactionLog.Kind.API,
-        correlation_id=request.correlation_id,
-        connection_id=getattr(info.get("connection"), "pk", None),
-        api_key_id=getattr(api_key, "pk", None),
-        client=str(client)[:120],
-        method=request.method,
-        endpoint=(info.get("action") or request.path)[:300],
-        source_ip=_valid_ip(client_ip(request)),
-        status_code=response.status_code,
-        code=_problem_code(response),
-        latency_ms=latency_ms,
-        object_ids=" ".join(dict.fromkeys(ids))[:300],
-        request_headers=redact_headers(request.META),
-        request_body=redact_body(body),
-        response_body=redact_body(content),
-    )], durable=False)  # a record of the request, written after it: see create()
+    entry = {
+        "created_at": timezone.now(), "direction": TransactionLog.Direction.INBOUND.value,
+        "kind": (TransactionLog.Kind.BRIDGE if is_bridge else TransactionLog.Kind.API).value,
+        "correlation_id": request.correlation_id,
+        "connection_id": getattr(info.get("connection"), "pk", None),
+        "api_key_id": getattr(api_key, "pk", None),
+        "client": str(client)[:120],
+        "method": request.method,
+        "endpoint": (info.get("action") or request.path)[:300],
+        "source_ip": _valid_ip(client_ip(request)),
+        "status_code": response.status_code,
+        "code": _problem_code(response),
+        "latency_ms": latency_ms,
+        "object_ids": " ".join(dict.fromkeys(ids))[:300],
+        "request_headers": redact_headers(request.META),
+        "request_body": redact_body(body),
+        "response_body": redact_body(content),
+    }
+    from django.conf import settings
+
+    if settings.ORDERFLOW_TRANSACTION_LOG_BATCH_SECONDS > 0 \
+            and connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        batcher.add(entry)
+    else:
+        # A record of the request, written after it: see create(durable=False).
+        create([TransactionLog(**entry)], durable=False)
+
+
+# The columns a batch fills, in the model's field order (every concrete field but the id).
+_COLUMNS = tuple(f.attname for f in TransactionLog._meta.concrete_fields if not f.primary_key)
+_COPY_SQL = 'COPY "{}" ({}) FROM STDIN'.format(
+    TransactionLog._meta.db_table,
+    ", ".join(f'"{TransactionLog._meta.get_field(name).column}"' for name in _COLUMNS))
+
+
+def _copy_value(name, value):
+    if name == "request_headers":
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value.replace("\x00", "")  # PostgreSQL text holds no NUL: one would fail all
+    return value
+
+
+class Batcher:
+    """This process's entries waiting to be written, and the thread that writes them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: list[dict] = []
+        self._waiting = threading.Event()  # some entry is waiting
+        self._full = threading.Event()     # a whole batch is waiting
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._stopping = False
+
+    def add(self, entry: dict) -> None:
+        from django.conf import settings
+
+        with self._lock:
+            if self._pid != os.getpid():  # first use in this process (or a fork of it)
+                self._entries, self._pid, self._thread = [], os.getpid(), None
+            if self._thread is None:
+                self._stopping = False
+                self._thread = threading.Thread(target=self._run, name="orderflow-txlog",
+                                                daemon=True)
+                self._thread.start()
+            self._entries.append(entry)
+            waiting = len(self._entries)
+        self._waiting.set()
+        if waiting >= settings.ORDERFLOW_TRANSACTION_LOG_BATCH_ROWS:
+            self._full.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _run(self) -> None:
+        from django.conf import settings
+
+        while not self._stopping:
+            self._waiting.wait()
+            self._full.wait(settings.ORDERFLOW_TRANSACTION_LOG_BATCH_SECONDS)
+            self.flush()
+        connections[DEFAULT_DB_ALIAS].close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is waiting and end the writer thread, closing its connection (a later
+        entry starts a new one)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stopping = True
+        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+            self._waiting.set()
+            self._full.set()
+            thread.join(timeout)
+        self.flush()
+
+    def flush(self) -> int:
+        """Write every waiting entry now (from any thread, on that thread's connection);
+        how many were written."""
+        with self._lock:
+            entries, self._entries = self._entries, []
+            self._waiting.clear()
+            self._full.clear()
+        if not entries:
+            return 0
+        connection = connections[DEFAULT_DB_ALIAS]
+        try:
+            _write(connection, entries)
+            return len(entries)
+        except Exception:
+            logger.exception("could not write %d transaction log entries together; "
+                             "writing them one by one", len(entries))
+        written = 0
+        for entry in entries:  # one bad entry must not take the batch with it
+            try:
+                _write(connection, [entry])
+                written += 1
+            except Exception:
+                logger.exception("could not write the transaction log entry %s",
+                                 entry.get("correlation_id"))
+        return written
+
+
+def _write(connection, entries: list[dict]) -> None:
+    try:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            # A record of requests already answered: see create(durable=False).
+            cursor.execute("SET LOCAL synchronous_commit TO off")
+            with cursor.copy(_COPY_SQL) as copy:
+                for entry in entries:
+                    copy.write_row([_copy_value(name, entry[name]) for name in _COLUMNS])
+    except Exception:
+        if connection.connection is not None and connection.connection.closed:
+            connection.close()  # broken (a database restart): the next write reconnects
+        raise
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close_if_unusable_or_obsolete()
+
+
+batcher = Batcher()
+atexit.register(batcher.stop)
 
 
 def _valid_ip(value):

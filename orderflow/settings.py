@@ -213,6 +213,10 @@ ORDERFLOW_TRUSTED_PROXY_HOPS = CONFIG.trusted_proxy_hops
 ORDERFLOW_BRIDGE_MAX_BODY = 1024 * 1024
 ORDERFLOW_SECRET_ROTATION_GRACE = timedelta(hours=24)
 ORDERFLOW_TRANSACTION_LOG_RETENTION = timedelta(days=30)
+# Each server process writes its transaction-log entries together (bridges/logging.py): what
+# gathered in this many seconds, or as soon as this many wait. 0: each entry as its request ends.
+ORDERFLOW_TRANSACTION_LOG_BATCH_SECONDS = CONFIG.transaction_log_batch_seconds
+ORDERFLOW_TRANSACTION_LOG_BATCH_ROWS = CONFIG.transaction_log_batch_rows
 # Outbound webhooks
 ORDERFLOW_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private  # hosts/CIDRs for local receivers
 ORDERFLOW_WEBHOOK_RETRY_SCHEDULE = CONFIG.webhook_retry_schedule  # seconds after each failure

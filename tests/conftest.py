@@ -38,6 +38,15 @@ def _fresh_api_key_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _transaction_log_inline(settings):
+    """Log entries are written as each request ends, on the test's own connection (inside
+    its transaction, rolled back with it). The batched writer of server processes, which
+    writes on a connection of its own, has its own tests
+    (tests/bridges/test_transaction_log_batch.py, tests/e2e/test_transaction_log_exit.py)."""
+    settings.ORDERFLOW_TRANSACTION_LOG_BATCH_SECONDS = 0
+
+
 @pytest.fixture
 def staff_user(db):
     return factories.StaffUserFactory()
