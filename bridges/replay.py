@@ -14,6 +14,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from bridges.models import ReplayNonce
+from orderflow.db import RELAX_COMMIT_SQL
 
 _redis_client = None
 
@@ -51,10 +52,16 @@ def first_use(*, client_id: str, signature: str, window_seconds: int) -> bool:
     table = ReplayNonce._meta.db_table
     # One statement: insert, or take over a row whose window has passed; a row comes back
     # only then. A live row with the same digest means this signature was already used.
+    # On its own (no transaction around it), its commit need not wait for the disk: the row
+    # is visible to every process at once, and the work the request does next commits after
+    # it, so whatever of that work is durable has made the row durable too (Redis, the
+    # other guard, keeps nothing on disk at all).
+    relaxed = connection.vendor == "postgresql" and not connection.in_atomic_block
+    relax = f", {RELAX_COMMIT_SQL}" if relaxed else ""
     sql = (
         f"INSERT INTO {table} (digest, expires_at) VALUES (%s, %s) "
         f"ON CONFLICT (digest) DO UPDATE SET expires_at = excluded.expires_at "
-        f"WHERE {table}.expires_at <= %s RETURNING digest"
+        f"WHERE {table}.expires_at <= %s RETURNING digest{relax}"
     )
     try:
         with connection.cursor() as cursor:

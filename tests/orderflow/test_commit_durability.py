@@ -1,5 +1,6 @@
 """Which commits wait for the disk. Orders and every other business write do; cart edits
-(``orderflow.db.relax_commit``) and transaction-log rows (``create(durable=False)``) do not.
+(``orderflow.db.relax_commit``), transaction-log rows (``create(durable=False)``) and the
+bridge's replay-guard rows do not.
 
 Measured as PostgreSQL counts it: ``pg_stat_wal.wal_sync``, the WAL flushes of the whole
 server. Nothing else writes during these tests except the WAL writer, which flushes at
@@ -59,6 +60,24 @@ def test_a_log_row_is_stored_without_waiting_for_the_disk_and_nothing_else_is_re
     assert relaxed < N // 2
     assert TransactionLog.objects.filter(correlation_id__startswith="c").count() == 2 * N
     assert synchronous_commit() == "on"  # the statement's own setting ended with it
+
+
+def test_a_bridge_signature_is_recorded_without_waiting_for_the_disk():
+    from bridges.replay import first_use
+
+    def record(prefix):
+        return [first_use(client_id="cl", signature=f"{prefix}{n}", window_seconds=300)
+                for n in range(N)]
+
+    recorded = []
+    relaxed = flushes(lambda: recorded.extend(record("a")))
+    assert recorded == [True] * N
+    assert relaxed < N // 2
+    assert record("a") == [False] * N  # each seen, at once, by the next request
+    assert synchronous_commit() == "on"
+    with transaction.atomic():  # inside a transaction it leaves that transaction alone
+        assert first_use(client_id="cl", signature="b", window_seconds=300)
+        assert synchronous_commit() == "on"
 
 
 def test_inside_a_transaction_durable_false_leaves_the_transaction_as_it_was():
