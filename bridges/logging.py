@@ -138,20 +138,22 @@ class Batcher:
     """This process's entries waiting to be written, and the thread that writes them."""
 
     def __init__(self):
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        """A fresh state: also in a forked child, which gets neither the parent's thread nor
+        its entries, and must not inherit a lock held by that thread."""
         self._lock = threading.Lock()
         self._entries: list[dict] = []
         self._waiting = threading.Event()  # some entry is waiting
         self._full = threading.Event()     # a whole batch is waiting
         self._thread: threading.Thread | None = None
-        self._pid: int | None = None
         self._stopping = False
 
     def add(self, entry: dict) -> None:
         from django.conf import settings
 
         with self._lock:
-            if self._pid != os.getpid():  # first use in this process (or a fork of it)
-                self._entries, self._pid, self._thread = [], os.getpid(), None
             if self._thread is None:
                 self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="orderflow-txlog",
@@ -162,10 +164,6 @@ class Batcher:
         self._waiting.set()
         if waiting >= settings.ORDERFLOW_TRANSACTION_LOG_BATCH_ROWS:
             self._full.set()
-
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._entries)
 
     def _run(self) -> None:
         from django.conf import settings
@@ -182,7 +180,7 @@ class Batcher:
         with self._lock:
             thread, self._thread = self._thread, None
             self._stopping = True
-        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+        if thread is not None and thread.is_alive():
             self._waiting.set()
             self._full.set()
             thread.join(timeout)
@@ -234,6 +232,7 @@ def _write(connection, entries: list[dict]) -> None:
 
 batcher = Batcher()
 atexit.register(batcher.stop)
+os.register_at_fork(after_in_child=batcher._after_fork)
 
 
 def _valid_ip(value):
