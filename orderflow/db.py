@@ -180,7 +180,6 @@ def update_rows(model: type[Model], objs: list[Model], names: list[str]) -> None
 RELAX_COMMIT_SQL = "set_config('synchronous_commit', 'off', true)"
 
 
-
 @lru_cache(maxsize=256)
 def _create_sql(model: type[Model], with_pk: bool, rows: int, relaxed: bool = False
                 ) -> tuple[str, tuple]:
