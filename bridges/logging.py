@@ -30,7 +30,7 @@ from django.utils import timezone
 from bridges.models import TransactionLog
 from bridges.network import client_ip
 from bridges.redaction import redact_body, redact_headers
-from orderflow.db import create
+from orderflow.db import create, relax_commit
 
 logger = logging.getLogger("orderflow.transaction_log")
 
@@ -216,8 +216,7 @@ class Batcher:
 def _write(connection, entries: list[dict]) -> None:
     try:
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            # A record of requests already answered: see create(durable=False).
-            cursor.execute("SET LOCAL synchronous_commit TO off")
+            relax_commit()  # a record of requests already answered
             with cursor.copy(_COPY_SQL) as copy:
                 for entry in entries:
                     copy.write_row([_copy_value(name, entry[name]) for name in _COLUMNS])

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from bridges.models import ReplayNonce
-from orderflow.db import RELAX_COMMIT_SQL
+from orderflow.db import RELAX_COMMIT_SQL, relaxable_alone
 
 _redis_client = None
 
@@ -56,8 +56,7 @@ def first_use(*, client_id: str, signature: str, window_seconds: int) -> bool:
     # is visible to every process at once, and the work the request does next commits after
     # it, so whatever of that work is durable has made the row durable too (Redis, the
     # other guard, keeps nothing on disk at all).
-    relaxed = connection.vendor == "postgresql" and not connection.in_atomic_block
-    relax = f", {RELAX_COMMIT_SQL}" if relaxed else ""
+    relax = f", {RELAX_COMMIT_SQL}" if relaxable_alone(connection) else ""
     sql = (
         f"INSERT INTO {table} (digest, expires_at) VALUES (%s, %s) "
         f"ON CONFLICT (digest) DO UPDATE SET expires_at = excluded.expires_at "

@@ -3,6 +3,7 @@ never taken from the client."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
@@ -28,7 +29,6 @@ from fulfillment.selectors import shipping_method_get
 from orderflow.db import (
     RELAX_COMMIT_SQL,
     columns,
-    commit_relaxable,
     create,
     fetch,
     relax_commit,
@@ -66,9 +66,17 @@ _EDIT_SQL = (
     f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')}{{relax}} FROM c "
     f"LEFT JOIN {ShippingMethod._meta.db_table} m ON m.id = c.shipping_method_id"
 )
-# The same statement also relaxes the edit's commit (relax_commit), when it may be.
+# The same statement also relaxes the edit's commit (as _relax_edit does), when it may be.
 _EDIT_SQLS = {False: _EDIT_SQL.format(relax=""),
               True: _EDIT_SQL.format(relax=f", {RELAX_COMMIT_SQL}")}
+
+
+def _relax_edit() -> None:
+    """A cart edit is something the shopper can make again: its commit does not wait for
+    the disk (orderflow.db.relax_commit; docs/storefront.md), unless
+    ORDERFLOW_DURABLE_CART_EDITS. Checkout and cart creation always wait."""
+    if not settings.ORDERFLOW_DURABLE_CART_EDITS:
+        relax_commit()
 
 
 def _cart_for_line_edit(principal, cart_id: str) -> Cart:
@@ -77,13 +85,14 @@ def _cart_for_line_edit(principal, cart_id: str) -> Cart:
     abandoned cart active again): for a storefront on PostgreSQL one statement instead of a
     locking read and a later UPDATE (plus one for the status, when the cart was abandoned)."""
     if connection.vendor != "postgresql" or not principal.is_storefront or principal.is_staff:
-        relax_commit()  # a cart edit: see orderflow.db.relax_commit
+        _relax_edit()
         cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
         _editable(cart)
         _touch(cart)
         return cart
     now = timezone.now()
-    found = fetch(_EDIT_SQLS[commit_relaxable()], [now, now, cart_id, principal.channel_id],
+    relaxed = not settings.ORDERFLOW_DURABLE_CART_EDITS  # inside the edit's transaction
+    found = fetch(_EDIT_SQLS[relaxed], [now, now, cart_id, principal.channel_id],
                   Cart, ShippingMethod)
     cart = cart_found(principal, cart_id, storefront_cart_visible(principal, found))
     _editable(cart)
@@ -242,7 +251,7 @@ def cart_remove_line(*, principal, cart_id: str, line_id: str) -> Cart:
 @transaction.atomic
 def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
                        billing_address: dict | None = None, email: str | None = None) -> Cart:
-    relax_commit()
+    _relax_edit()
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
     cart.shipping_address = shipping_address
@@ -257,7 +266,7 @@ def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
 
 @transaction.atomic
 def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
-    relax_commit()
+    _relax_edit()
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
     cart.shipping_method = _shipping_method(
@@ -269,7 +278,7 @@ def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
 @transaction.atomic
 def cart_price(*, principal, cart_id: str) -> Cart:
     """Re-price every line and the shipping server-side and stamp ``priced_at``."""
-    relax_commit()
+    _relax_edit()
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
     lines = cart_lines(cart=cart, for_pricing=True)

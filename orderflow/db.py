@@ -217,7 +217,7 @@ def create(objs: list[Model], *, durable: bool = True) -> list[Model]:
     preset = [obj.pk is not None for obj in objs]
     if connection.vendor != "postgresql" or (any(preset) and not all(preset)):
         return model.objects.bulk_create(objs)
-    relaxed = not durable and not connection.in_atomic_block and connection.get_autocommit()
+    relaxed = not durable and relaxable_alone(connection)
     sql, fields = _create_sql(model, preset[0], len(objs), relaxed)
     params = []
     for obj in objs:
@@ -234,28 +234,29 @@ def create(objs: list[Model], *, durable: bool = True) -> list[Model]:
     return objs
 
 
-def commit_relaxable() -> bool:
-    """Whether :func:`relax_commit` would act: on PostgreSQL, in a transaction, unless
-    ``ORDERFLOW_DURABLE_CART_EDITS``."""
-    from django.conf import settings
-
-    connection = _db()
-    return (connection.vendor == "postgresql" and connection.in_atomic_block
-            and not settings.ORDERFLOW_DURABLE_CART_EDITS)
+def relaxable_alone(connection=None) -> bool:
+    """Whether a statement run now would be its own transaction on PostgreSQL (no
+    transaction open, autocommit), so that carrying ``RELAX_COMMIT_SQL`` relaxes that
+    statement's commit and nothing else."""
+    connection = connection or _db()
+    return (connection.vendor == "postgresql" and not connection.in_atomic_block
+            and connection.get_autocommit())
 
 
 def relax_commit() -> None:
     """Let the current transaction's COMMIT return before its WAL is on disk
-    (``SET LOCAL synchronous_commit TO off``), for changes a shopper can simply make again:
-    cart edits. PostgreSQL keeps such a transaction atomic and in order; a crash of the
-    database server within the WAL writer's cycle (a fraction of a second) can lose it, and
-    nothing else — a later durable commit (every checkout) flushes all WAL before its own
-    record, so an order never rests on an edit that could still be lost. Saves ~1 ms of
-    fsync per edit. Nothing outside a transaction, elsewhere than PostgreSQL, or with
-    ``ORDERFLOW_DURABLE_CART_EDITS``. A statement the transaction runs anyway may carry
-    ``RELAX_COMMIT_SQL`` instead, when :func:`commit_relaxable`."""
-    if commit_relaxable():
-        with _cursor(_db()) as cursor:
+    (``SET LOCAL synchronous_commit TO off``), for changes that can be lost in a crash of
+    the database server without harm: PostgreSQL keeps such a transaction atomic and in
+    order, makes it visible at once, and writes it within the WAL writer's cycle (a fraction
+    of a second); only a server crash in that window loses it, and a later durable commit
+    flushes all WAL before its own record, so nothing durable ever rests on it. Saves ~1 ms
+    of fsync per commit here. Nothing outside a transaction or elsewhere than PostgreSQL.
+    Callers: cart edits (carts.services, unless ORDERFLOW_DURABLE_CART_EDITS), the
+    transaction log's batches; a statement run alone may carry ``RELAX_COMMIT_SQL``
+    instead (:func:`relaxable_alone`)."""
+    connection = _db()
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with _cursor(connection) as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO off")
 
 

@@ -202,7 +202,7 @@ ORDERFLOW_SHOPPER_TOKEN_TTL = timedelta(hours=1)
 ORDERFLOW_API_KEY_CACHE_SECONDS = 5
 ORDERFLOW_IDEMPOTENCY_TTL = timedelta(hours=24)
 # Cart edits (lines, pricing, addresses, shipping method) commit without waiting for the disk
-# (orderflow.db.relax_commit); True: every cart edit waits, like checkout always does.
+# (carts.services._relax_edit); True: every cart edit waits, like checkout always does.
 ORDERFLOW_DURABLE_CART_EDITS = CONFIG.durable_cart_edits
 # Orders: a pending_payment order with no capture for this long is canceled (payment_timeout).
 ORDERFLOW_PAYMENT_TIMEOUT = timedelta(minutes=60)

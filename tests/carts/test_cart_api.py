@@ -257,8 +257,10 @@ def test_adding_a_line_answers_with_every_line_without_reading_them_again(shop):
         assert lines[-1]["quantity"] == 2
         counts[existing] = len(captured)
     # shopper, cart lock (which records the edit), product, all lines, insert, transaction
-    # log, and a savepoint pair standing in for BEGIN/COMMIT: nothing read after the commit
-    assert counts[1] == counts[8] <= 8, counts
+    # log, and a savepoint pair standing in for BEGIN/COMMIT: nothing read after the commit.
+    # Elsewhere than PostgreSQL the lock is a read and the edit its own UPDATE: one more.
+    budget = 8 if connection.vendor == "postgresql" else 9
+    assert counts[1] == counts[8] <= budget, counts
 
 
 def test_a_refused_line_edit_leaves_the_cart_as_it_was(shop):
