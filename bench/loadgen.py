@@ -4,17 +4,17 @@ Every measurement of the benchmark (the bare-view floor, the checkout flow and t
 endpoint phases) goes through :func:`run_phase`, so they are comparable: same threads, same
 HTTP client, same latency clock (connect + send + full response read).
 
-gunicorn's sync workers answer every request with ``Connection: close``; ``http.client``
-then closes its socket and opens a new one on the next request by itself. A request that
+gunicorn's sync workers answer every request with ``Connection: close``; the client then
+closes its socket and opens a new one on the next request by itself. A request that
 fails on a *reused* connection before any answer (a server that closed an idle keep-alive
 connection) is retried once on a fresh one; any other failure counts as an error.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
+import socket
 import threading
 import time
 from collections import Counter, defaultdict
@@ -22,38 +22,142 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+class RemoteDisconnected(ConnectionResetError):
+    """The server closed the connection before the first byte of an answer."""
+
+
+class ProtocolError(OSError):
+    """An answer that is not HTTP/1.x as this client reads it."""
+
+
 class HttpClient:
-    """One persistent connection to the server, reopened transparently when closed."""
+    """One connection to the server, reopened transparently when the server closes it.
+
+    A minimal HTTP/1.1 client: the request is one ``sendall`` of bytes built from a header
+    block prepared once, and the answer is read by its ``Content-Length`` (or chunked, or to
+    the end of the connection). It does only what the benchmark needs, at a fraction of
+    ``http.client``'s cost (which parses every answer's headers with ``email.parser``):
+    the load generator shares the machine with the server, and every CPU second it spends
+    is one the server under test does not get (docs/benchmark.md).
+    """
 
     def __init__(self, host: str, port: int, headers: dict[str, str], timeout: float = 60.0):
         self.host, self.port, self.timeout = host, port, timeout
         self.headers = headers
-        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self._fixed = self._header_lines({"Host": f"{host}:{port}", **headers})
+        self.sock: socket.socket | None = None
+        self._pending = b""
+
+    @staticmethod
+    def _header_lines(headers: dict[str, str]) -> bytes:
+        return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1")
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         """``headers`` are sent in addition to (or instead of) the client's own."""
-        sent = {**self.headers, **headers} if headers else self.headers
+        if headers:
+            fixed = self._header_lines({"Host": f"{self.host}:{self.port}",
+                                        **self.headers, **headers})
+        else:
+            fixed = self._fixed
+        body = body or b""
+        message = b"".join((f"{method} {path} HTTP/1.1\r\n".encode("latin-1"), fixed,
+                            b"Content-Length: %d\r\n\r\n" % len(body), body))
         for attempt in (1, 2):
-            reused = self.conn.sock is not None
+            reused = self.sock is not None
             try:
-                self.conn.request(method, path, body=body, headers=sent)
-                response = self.conn.getresponse()
-                data = response.read()
-                if response.will_close:
-                    self.conn.close()
-                return response.status, data
-            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
-                self.conn.close()
+                if self.sock is None:
+                    self.sock = socket.create_connection((self.host, self.port), self.timeout)
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.sock.sendall(message)
+                status, data, will_close = self._read_response()
+                if will_close:
+                    self.close()
+                return status, data
+            except (ConnectionResetError, BrokenPipeError):  # RemoteDisconnected included
+                self.close()
                 if attempt == 2 or not reused:
                     raise
             except BaseException:
-                self.conn.close()
+                self.close()
                 raise
         raise AssertionError("unreachable")
 
+    def _recv(self) -> bytes:
+        return self.sock.recv(65536)
+
+    def _read_response(self) -> tuple[int, bytes, bool]:
+        buffer = self._pending
+        self._pending = b""
+        while (end := buffer.find(b"\r\n\r\n")) < 0:
+            chunk = self._recv()
+            if not chunk:
+                if not buffer:
+                    raise RemoteDisconnected("the server closed the connection without an answer")
+                raise ProtocolError(f"connection closed inside the headers: {buffer[:200]!r}")
+            buffer += chunk
+        head, rest = buffer[:end].decode("latin-1"), buffer[end + 4:]
+        status_line, *header_lines = head.split("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:200]!r}")
+        status = int(parts[1])
+        fields = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        will_close = (fields.get("connection", "").lower() == "close"
+                      or parts[0] == "HTTP/1.0" and fields.get("connection", "").lower()
+                      != "keep-alive")
+        if "chunked" in fields.get("transfer-encoding", "").lower():
+            data, rest = self._read_chunked(rest)
+        elif "content-length" in fields:
+            length = int(fields["content-length"])
+            while len(rest) < length:
+                chunk = self._recv()
+                if not chunk:
+                    raise ProtocolError(f"connection closed after {len(rest)} of {length} bytes")
+                rest += chunk
+            data, rest = rest[:length], rest[length:]
+        else:  # the body runs to the end of the connection
+            pieces = [rest]
+            while chunk := self._recv():
+                pieces.append(chunk)
+            data, rest, will_close = b"".join(pieces), b"", True
+        self._pending = rest
+        return status, data, will_close
+
+    def _read_chunked(self, rest: bytes) -> tuple[bytes, bytes]:
+        pieces = []
+        while True:
+            line, rest = self._line(rest)
+            size = int(line.split(b";", 1)[0], 16)
+            if size == 0:
+                while True:  # trailer fields, up to the empty line
+                    line, rest = self._line(rest)
+                    if not line:
+                        return b"".join(pieces), rest
+            while len(rest) < size + 2:
+                rest += self._need()
+            pieces.append(rest[:size])
+            rest = rest[size + 2:]
+
+    def _line(self, rest: bytes) -> tuple[bytes, bytes]:
+        while (end := rest.find(b"\r\n")) < 0:
+            rest += self._need()
+        return rest[:end], rest[end + 2:]
+
+    def _need(self) -> bytes:
+        chunk = self._recv()
+        if not chunk:
+            raise ProtocolError("connection closed inside a chunked body")
+        return chunk
+
     def close(self) -> None:
-        self.conn.close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        self._pending = b""
 
 
 @dataclass
