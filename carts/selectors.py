@@ -11,7 +11,7 @@ from carts.pricing import unit_prices_for
 from catalog.models import Product, Supplier, TaxClass
 from fulfillment.models import ShippingMethod
 from fulfillment.selectors import shipping_rates_load
-from orderflow.db import columns, fetch, prefetch
+from orderflow.db import RELAX_COMMIT_SQL, columns, fetch, prefetch, relax_commit
 from orderflow.errors import NotFound
 from orderflow.money import format_amount
 
@@ -33,10 +33,16 @@ def cart_queryset(*, principal):
         visible, channel_id=principal.channel_id)
 
 
-def cart_get(*, principal, public_id: str, for_update: bool = False) -> Cart:
+def cart_get(*, principal, public_id: str, for_update: bool = False,
+             relaxed: bool = False) -> Cart:
+    """The cart ``public_id`` the principal may see (else 404). ``relaxed``: the current
+    transaction's commit will not wait for the disk (``orderflow.db.relax_commit``), asked
+    for in the same statement where the read is by hand."""
     if principal.is_storefront and not principal.is_staff:
-        cart = _storefront_cart(principal, public_id, for_update=for_update)
+        cart = _storefront_cart(principal, public_id, for_update=for_update, relaxed=relaxed)
     else:
+        if relaxed:
+            relax_commit()
         qs = cart_queryset(principal=principal)
         if for_update:
             qs = qs.select_for_update(of=("self",))
@@ -55,17 +61,21 @@ def cart_found(principal, public_id: str, cart: Cart | None) -> Cart:
 
 
 _CART_SQL = (
-    f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')} "
+    f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')}{{relax}} "
     f"FROM {Cart._meta.db_table} c LEFT JOIN {ShippingMethod._meta.db_table} m "
     "ON m.id = c.shipping_method_id WHERE c.public_id = %s AND c.channel_id = %s"
 )
+_CART_SQLS = {relaxed: _CART_SQL.format(relax=f", {RELAX_COMMIT_SQL}" if relaxed else "")
+              for relaxed in (False, True)}
 
 
-def _storefront_cart(principal, public_id: str, *, for_update: bool) -> Cart | None:
+def _storefront_cart(principal, public_id: str, *, for_update: bool, relaxed: bool = False
+                     ) -> Cart | None:
     """``cart_queryset(principal).get(public_id=…)`` for a key or connection, by hand (the
     busiest read of the API; see orderflow.db): the cart in the principal's channel with its
     shipping method, visible when anonymous or the principal's shopper's."""
-    sql = _CART_SQL
+    relaxed = relaxed and connection.vendor == "postgresql" and connection.in_atomic_block
+    sql = _CART_SQLS[relaxed]
     if for_update and connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF c"
     return storefront_cart_visible(
@@ -73,12 +83,12 @@ def _storefront_cart(principal, public_id: str, *, for_update: bool) -> Cart | N
 
 
 def storefront_cart_visible(principal, found: list[tuple]) -> Cart | None:
-    """The cart of ``found`` (rows of ``columns(Cart), columns(ShippingMethod)`` for one
-    public id in the principal's channel) if the principal may see it: anonymous, or its
-    shopper's; with its channel and shipping method set."""
+    """The cart of ``found`` (rows starting with ``columns(Cart), columns(ShippingMethod)``
+    for one public id in the principal's channel) if the principal may see it: anonymous, or
+    its shopper's; with its channel and shipping method set."""
     if not found:
         return None
-    cart, method = found[0]
+    cart, method = found[0][:2]
     shopper = principal.customer.pk if principal.customer is not None else None
     if cart.customer_id is not None and cart.customer_id != shopper:
         return None  # another shopper's cart: as if it did not exist

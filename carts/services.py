@@ -31,7 +31,6 @@ from orderflow.db import (
     columns,
     create,
     fetch,
-    relax_commit,
     save_fields,
     update_rows,
 )
@@ -63,43 +62,61 @@ _EDIT_SQL = (
     f"WITH c AS (UPDATE {Cart._meta.db_table} SET version = version + 1, "
     "last_activity_at = %s, updated_at = %s "
     "WHERE public_id = %s AND channel_id = %s RETURNING *) "
-    f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')}{{relax}} FROM c "
-    f"LEFT JOIN {ShippingMethod._meta.db_table} m ON m.id = c.shipping_method_id"
+    f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')}{{product}}{{relax}} FROM c "
+    f"LEFT JOIN {ShippingMethod._meta.db_table} m ON m.id = c.shipping_method_id{{join}}"
 )
-# The same statement also relaxes the edit's commit (as _relax_edit does), when it may be.
-_EDIT_SQLS = {False: _EDIT_SQL.format(relax=""),
-              True: _EDIT_SQL.format(relax=f", {RELAX_COMMIT_SQL}")}
+# Adding a line also reads the product of its sku in the same statement (products are not
+# what the cart's lock protects: the same read as _product_by_sku's, one round trip fewer).
+_PRODUCT_BY_SKU_WHERE = "WHERE UPPER(p.sku) = UPPER(%s) ORDER BY p.sku LIMIT 1"
+_EDIT_PRODUCT = (f", {columns(Product, 'p')}",
+                 f" LEFT JOIN LATERAL (SELECT * FROM {Product._meta.db_table} p "
+                 f"{_PRODUCT_BY_SKU_WHERE}) p ON true")
+# The same statement also relaxes the edit's commit (as _cart_for_edit does), when it may be.
+_EDIT_SQLS = {
+    (relaxed, with_product): _EDIT_SQL.format(
+        relax=f", {RELAX_COMMIT_SQL}" if relaxed else "",
+        product=_EDIT_PRODUCT[0] if with_product else "",
+        join=_EDIT_PRODUCT[1] if with_product else "")
+    for relaxed in (False, True) for with_product in (False, True)
+}
 
 
-def _relax_edit() -> None:
-    """A cart edit is something the shopper can make again: its commit does not wait for
-    the disk (orderflow.db.relax_commit; docs/storefront.md), unless
-    ORDERFLOW_DURABLE_CART_EDITS. Checkout and cart creation always wait."""
-    if not settings.ORDERFLOW_DURABLE_CART_EDITS:
-        relax_commit()
+def _cart_for_edit(principal, cart_id: str) -> Cart:
+    """The cart, locked, for an edit. A cart edit is something the shopper can make again:
+    its commit does not wait for the disk (orderflow.db.relax_commit, asked for in the
+    locking read itself; docs/storefront.md), unless ORDERFLOW_DURABLE_CART_EDITS. Checkout
+    and cart creation always wait."""
+    return cart_get(principal=principal, public_id=cart_id, for_update=True,
+                    relaxed=not settings.ORDERFLOW_DURABLE_CART_EDITS)
 
 
-def _cart_for_line_edit(principal, cart_id: str) -> Cart:
+def _cart_for_line_edit(principal, cart_id: str, sku: str | None = None
+                        ) -> tuple[Cart, Product | None]:
     """The cart, locked, with the edit about to be made already recorded as ``_touch``
     records it (version bumped so earlier pricing no longer counts, activity stamped, an
-    abandoned cart active again): for a storefront on PostgreSQL one statement instead of a
-    locking read and a later UPDATE (plus one for the status, when the cart was abandoned)."""
+    abandoned cart active again), and the product of ``sku`` when one is given (checked as
+    ``_product_by_sku`` checks it, after the cart): for a storefront on PostgreSQL one
+    statement instead of a locking read, a later UPDATE (plus one for the status, when the
+    cart was abandoned) and the product's read."""
     if connection.vendor != "postgresql" or not principal.is_storefront or principal.is_staff:
-        _relax_edit()
-        cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+        cart = _cart_for_edit(principal, cart_id)
         _editable(cart)
         _touch(cart)
-        return cart
+        return cart, _product_by_sku(sku) if sku is not None else None
     now = timezone.now()
     relaxed = not settings.ORDERFLOW_DURABLE_CART_EDITS  # inside the edit's transaction
-    found = fetch(_EDIT_SQLS[relaxed], [now, now, cart_id, principal.channel_id],
-                  Cart, ShippingMethod)
+    params = [now, now, cart_id, principal.channel_id]
+    models = [Cart, ShippingMethod]
+    if sku is not None:
+        params.append(sku.strip())
+        models.append(Product)
+    found = fetch(_EDIT_SQLS[relaxed, sku is not None], params, *models)
     cart = cart_found(principal, cart_id, storefront_cart_visible(principal, found))
     _editable(cart)
     reactivated = _reactivate(cart)
     if reactivated:
         save_fields(cart, list(reactivated))
-    return cart
+    return cart, _product_checked(found[0][2], sku) if sku is not None else None
 
 
 def _touch(cart: Cart, *fields: str) -> None:
@@ -142,17 +159,18 @@ def _shipping_method(code: str, *, channel, country: str | None):
 
 
 _PRODUCT_BY_SKU_SQL = (
-    f"SELECT {columns(Product, 'p')} FROM {Product._meta.db_table} p "
-    "WHERE UPPER(p.sku) = UPPER(%s) ORDER BY p.sku LIMIT 1"
+    f"SELECT {columns(Product, 'p')} FROM {Product._meta.db_table} p {_PRODUCT_BY_SKU_WHERE}"
 )
 
 
-def _product_by_sku(sku: str, *, with_units: bool) -> Product:
+def _product_by_sku(sku: str) -> Product:
     # Product.objects.filter(sku__iexact=sku).first(), by hand: see orderflow.db.
     found = fetch(_PRODUCT_BY_SKU_SQL, [sku.strip()], Product)
-    product = found[0][0] if found else None
-    if product is not None and with_units:
-        prefetch_related_objects([product], "units")
+    return _product_checked(found[0][0] if found else None, sku)
+
+
+def _product_checked(product: Product | None, sku: str) -> Product:
+    """The product of ``sku``, or the refusal a shopper sees for it."""
     if product is None:
         raise ValidationFailed(f"No product with sku {sku}.", code="unknown_sku",
                                errors={"sku": [f"Unknown sku {sku}."]})
@@ -175,9 +193,9 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
                   metadata: dict | None = None) -> Cart:
     """Add ``quantity`` base units, or ``order_quantity`` of ``order_uom``; the same sku
     again merges into its line."""
-    cart = _cart_for_line_edit(principal, cart_id)
-    product = _product_by_sku(sku, with_units=bool(order_uom))
+    cart, product = _cart_for_line_edit(principal, cart_id, sku)
     if order_uom:
+        prefetch_related_objects([product], "units")
         base = quantity_to_base(product=product, uom=order_uom, quantity=order_quantity or 0)
     else:
         base = quantity or 0
@@ -218,7 +236,7 @@ def _line(cart: Cart, line_id: str) -> CartLine:
 @transaction.atomic
 def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | None = None,
                      order_quantity: int | None = None, metadata: dict | None = None) -> Cart:
-    cart = _cart_for_line_edit(principal, cart_id)
+    cart, _ = _cart_for_line_edit(principal, cart_id)
     line = _line(cart, line_id)
     fields = ["updated_at"]
     if order_quantity is not None:
@@ -243,7 +261,7 @@ def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | N
 
 @transaction.atomic
 def cart_remove_line(*, principal, cart_id: str, line_id: str) -> Cart:
-    cart = _cart_for_line_edit(principal, cart_id)
+    cart, _ = _cart_for_line_edit(principal, cart_id)
     _line(cart, line_id).delete()
     return cart
 
@@ -251,8 +269,7 @@ def cart_remove_line(*, principal, cart_id: str, line_id: str) -> Cart:
 @transaction.atomic
 def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
                        billing_address: dict | None = None, email: str | None = None) -> Cart:
-    _relax_edit()
-    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    cart = _cart_for_edit(principal, cart_id)
     _editable(cart)
     cart.shipping_address = shipping_address
     cart.billing_address = billing_address or shipping_address
@@ -266,8 +283,7 @@ def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
 
 @transaction.atomic
 def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
-    _relax_edit()
-    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    cart = _cart_for_edit(principal, cart_id)
     _editable(cart)
     cart.shipping_method = _shipping_method(
         code, channel=cart.channel, country=(cart.shipping_address or {}).get("country"))
@@ -278,8 +294,7 @@ def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
 @transaction.atomic
 def cart_price(*, principal, cart_id: str) -> Cart:
     """Re-price every line and the shipping server-side and stamp ``priced_at``."""
-    _relax_edit()
-    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
+    cart = _cart_for_edit(principal, cart_id)
     _editable(cart)
     lines = cart_lines(cart=cart, for_pricing=True)
     priced = price_cart(cart=cart_for_pricing(cart), lines=lines, company=cart_company(cart))

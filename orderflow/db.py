@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import inspect
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
@@ -214,24 +215,169 @@ def create(objs: list[Model], *, durable: bool = True) -> list[Model]:
     if not objs:
         return objs
     model = type(objs[0])
+    batch = getattr(connection, "_orderflow_batch", None)
+    if batch is not None and batch.add(model, objs):
+        return objs
     preset = [obj.pk is not None for obj in objs]
     if connection.vendor != "postgresql" or (any(preset) and not all(preset)):
         return model.objects.bulk_create(objs)
     relaxed = not durable and relaxable_alone(connection)
     sql, fields = _create_sql(model, preset[0], len(objs), relaxed)
-    params = []
-    for obj in objs:
-        for field in fields:
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+    params = _insert_params(objs, fields, connection)
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
     pk_name = model._meta.pk.attname
     for obj, (pk, *_) in zip(objs, ids, strict=True):
         setattr(obj, pk_name, pk)
+    _mark_saved(objs, connection)
+    return objs
+
+
+def _insert_params(objs: list[Model], fields, connection) -> list:
+    # As the ORM's insert: pre_save with add=True (timestamps, public ids), then the value
+    # for the database.
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection)
+            for obj in objs for field in fields]
+
+
+def _mark_saved(objs: list[Model], connection) -> None:
+    for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
-    return objs
+
+
+# -- several INSERTs in one statement ---------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _keys_sql(models: tuple[type[Model], ...]) -> str:
+    arrays = ", ".join(
+        f"ARRAY(SELECT nextval(pg_get_serial_sequence('{m._meta.db_table}', "
+        f"'{m._meta.pk.column}')) FROM generate_series(1, %s))" for m in models)
+    return f"SELECT {arrays}"
+
+
+class _Batch:
+    """The keys drawn for a :func:`batched_creates` block and the INSERTs waiting."""
+
+    def __init__(self, connection, keys: dict[type[Model], list[int]]):
+        self.connection = connection
+        self.keys = keys
+        self.waiting: list[tuple[type[Model], list[Model], list]] = []
+        self.flushing = False
+
+    def next_key(self, model: type[Model]) -> int | None:
+        pool = self.keys.get(model)
+        return pool.pop(0) if pool else None
+
+    def add(self, model: type[Model], objs: list[Model]) -> bool:
+        """Queue ``objs`` (their keys from the pool) if the pool has keys for all of those
+        that need one; otherwise False, and ``create`` writes them itself — after what is
+        waiting, so rows still reach the database in the order they were created."""
+        pool = self.keys.get(model)
+        missing = [obj for obj in objs if obj.pk is None]
+        if pool is None or len(missing) > len(pool):
+            self.flush()
+            return False
+        pk_name = model._meta.pk.attname
+        for obj in missing:
+            setattr(obj, pk_name, pool.pop(0))
+        _mark_saved(objs, self.connection)
+        # Values are prepared now, as create() would have (timestamps stamped at the call).
+        fields = _create_sql(model, True, len(objs))[1]
+        self.waiting.append((model, objs, _insert_params(objs, fields, self.connection)))
+        return True
+
+    def flush(self) -> None:
+        """Every waiting INSERT, as one statement (data-modifying CTEs, the last one the
+        main statement); foreign keys are checked at its end (or, deferred, at commit)."""
+        if not self.waiting or self.flushing:
+            return
+        waiting, self.waiting = self.waiting, []
+        parts, params = [], []
+        for model, objs, values in waiting:
+            sql = _create_sql(model, True, len(objs))[0]
+            parts.append(sql[:sql.rindex(" RETURNING ")])
+            params.extend(values)
+        *first, last = parts
+        sql = (("WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first))
+                + " ") if first else "") + last
+        self.flushing = True
+        try:
+            with _cursor(self.connection) as cursor:
+                cursor.execute(sql, params)
+        finally:
+            self.flushing = False
+
+    def before_statement(self, execute, sql, params, many, context):
+        """``execute_wrapper``: whatever runs next sees the waiting rows — except a rollback
+        to a savepoint, which would undo them: every waiting row was created after the last
+        statement, so after that savepoint was set, and is dropped instead (a row that could
+        not be written must not stop the rollback that recovers from it)."""
+        if self.waiting and not self.flushing:
+            if sql.startswith("ROLLBACK TO SAVEPOINT"):
+                self.waiting = []
+            else:
+                self.flush()
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def batched_creates(counts: dict[type[Model], int]):
+    """Inside a transaction, :func:`create` of these models costs no round trip of its own:
+    their keys are drawn from the sequences first (one statement for all, ``counts`` of
+    each), each ``create`` assigns them and queues its INSERT, and the queued INSERTs go to
+    the database as one statement — at the end of the block, or as soon as any other
+    statement is about to run on the connection (a read, a savepoint, an UPDATE), so nothing
+    can miss them. The instances have their keys and saved state at once, as after
+    ``create``. A model without keys left (or not in ``counts``) is written by ``create``
+    as usual, after what is waiting. An error leaving the block still writes what is
+    waiting, as plain ``create`` would have (unless the transaction has failed); a rollback
+    to a savepoint drops the rows created since. An integrity error in a queued row
+    surfaces when the rows are sent, not at its ``create``.
+    Yields the batch, whose ``next_key(Model)`` hands out a key for a row built with it
+    (None elsewhere than PostgreSQL, where the block changes nothing)."""
+    connection = _db()
+    if connection.vendor != "postgresql" or getattr(connection, "_orderflow_batch", None):
+        yield _NoBatch
+        return
+    assert connection.in_atomic_block, "batched_creates needs a transaction"
+    models = tuple(model for model, count in counts.items() if count > 0)
+    keys = {}
+    if models:
+        with _cursor(connection) as cursor:
+            cursor.execute(_keys_sql(models), [counts[model] for model in models])
+            keys = {model: list(found) for model, found in zip(models, cursor.fetchone(),
+                                                                 strict=True)}
+    batch = _Batch(connection, keys)
+    connection._orderflow_batch = batch
+    try:
+        with connection.execute_wrapper(batch.before_statement):
+            try:
+                yield batch
+            except BaseException:
+                # As plain create() would have left it: the rows created before the error
+                # are written (a caller may catch it and go on in this transaction) — unless
+                # the transaction has failed already, whose rollback takes everything.
+                if batch.waiting and not _transaction_failed(connection):
+                    with suppress(DatabaseError):  # the caller's error is the one to see
+                        batch.flush()
+                raise
+            batch.flush()
+    finally:
+        del connection._orderflow_batch
+
+
+def _transaction_failed(connection) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return connection.connection.info.transaction_status == TransactionStatus.INERROR
+
+
+class _NoBatch:
+    @staticmethod
+    def next_key(model: type[Model]) -> None:
+        return None
 
 
 def relaxable_alone(connection=None) -> bool:

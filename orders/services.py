@@ -19,8 +19,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.services import stock_consume, stock_release
-from orderflow.db import create
+from orderflow.db import batched_creates, create
 from orderflow.errors import Conflict, DomainError, InvalidTransition, ValidationFailed
+from orderflow.models import OutboxEvent
 from orderflow.money import format_amount, quantize
 from orderflow.timeline import Actor
 from orders import events
@@ -50,6 +51,7 @@ from orders.models import (
     Invoice,
     Order,
     OrderApproval,
+    OrderEvent,
     OrderLine,
     Payment,
     PaymentTransaction,
@@ -115,8 +117,7 @@ def _forward_to_suppliers(order: Order, *, new_lines=None) -> list[SupplierOrder
     none of them is forwarded yet, so nothing needs reading.
     """
     if new_lines is not None:
-        lines = [line for line in new_lines
-                 if line.product.supplier_id and line.product.supplier.is_external]
+        lines = [line for line in new_lines if _forwarded(line.product)]
         existing = 0
     else:
         lines = list(OrderLine.objects.filter(order=order, product__supplier__is_external=True,
@@ -150,6 +151,11 @@ def _forward_to_suppliers(order: Order, *, new_lines=None) -> list[SupplierOrder
     create(rows)
     events.supplier_orders_created_emit(supplier_orders, so_lines)
     return supplier_orders
+
+
+def _forwarded(product) -> bool:
+    """Whether a line of this product goes to its supplier (an external one)."""
+    return bool(product.supplier_id and product.supplier.is_external)
 
 
 def _release_stock(order: Order) -> dict[str, int]:
@@ -260,28 +266,13 @@ def _next_order_id() -> int | None:
         return cursor.fetchone()[0]
 
 
-def order_place(*, cart, priced, customer, company, email: str, payment: dict, notes: str,
-                actor: Actor) -> Order:
-    """Create the order, its lines, payment, timeline and outbox events from a priced cart.
-
-    Runs inside ``cart_checkout``'s transaction (stock is already reserved there). COD and
-    terms orders are confirmed at once, a payment reference waits for its capture, and an
-    order over one of the company's approval thresholds waits for its approvers.
-    """
-    assert transaction.get_connection().in_atomic_block, "order_place needs a transaction"
-    now = timezone.now()
-    kind = payment["kind"]
-    levels = approval_levels_required(company=company, total=priced.total)
-    if levels:
-        status = OrderStatus.AWAITING_APPROVAL
-    elif kind in (PaymentKind.COD, PaymentKind.TERMS):
-        status = OrderStatus.CONFIRMED
-    else:
-        status = OrderStatus.PENDING_PAYMENT
+def _place_rows(batch, *, cart, priced, customer, company, email: str, payment: dict,
+                notes: str, status: str, levels, now):
+    """The order, its lines and its payment record (see ``order_place``)."""
     confirmed = status == OrderStatus.CONFIRMED
     # The human number follows the row id: unique without a shared counter to lock. On
     # PostgreSQL the id is drawn from its sequence first, so the row is written once.
-    ident = _next_order_id()
+    ident = batch.next_key(Order) or _next_order_id()
     numbered = {"pk": ident, "number": ORDER_NUMBER_FORMAT.format(ident)} if ident else {}
     (order,) = create([Order(
         **numbered,
@@ -313,18 +304,52 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
         for p in priced.lines
     ])
     (payment_row,) = create([Payment(
-        order=order, kind=kind, reference=payment.get("reference", ""), amount=priced.total,
-        currency=cart.currency, status=PaymentRecordStatus.PENDING,
+        order=order, kind=payment["kind"], reference=payment.get("reference", ""),
+        amount=priced.total, currency=cart.currency, status=PaymentRecordStatus.PENDING,
     )])
-    supplier_orders = _confirm(order, now=now, new_lines=lines) if confirmed else []
-    events.order_placed_event(order=order, actor=actor, payment_kind=kind,
-                              supplier_orders=supplier_orders)
+    return order, lines, payment_row
+
+
+def order_place(*, cart, priced, customer, company, email: str, payment: dict, notes: str,
+                actor: Actor) -> Order:
+    """Create the order, its lines, payment, timeline and outbox events from a priced cart.
+
+    Runs inside ``cart_checkout``'s transaction (stock is already reserved there). COD and
+    terms orders are confirmed at once, a payment reference waits for its capture, and an
+    order over one of the company's approval thresholds waits for its approvers.
+    """
+    assert transaction.get_connection().in_atomic_block, "order_place needs a transaction"
+    now = timezone.now()
+    kind = payment["kind"]
+    levels = approval_levels_required(company=company, total=priced.total)
+    if levels:
+        status = OrderStatus.AWAITING_APPROVAL
+    elif kind in (PaymentKind.COD, PaymentKind.TERMS):
+        status = OrderStatus.CONFIRMED
+    else:
+        status = OrderStatus.PENDING_PAYMENT
+    confirmed = status == OrderStatus.CONFIRMED
     types = ["order.created"]
     if confirmed:
         types.append("order.confirmed")
     if levels:
         types.append("order.approval_requested")
-    events.order_emit(types, order, lines=lines, payments=[payment_row])
+    forwarded = [p.line.product for p in priced.lines if _forwarded(p.line.product)] \
+        if confirmed else []
+    suppliers = len({product.supplier_id for product in forwarded})
+    # Every row below in one INSERT statement, their keys drawn first in one more.
+    with batched_creates({
+        Order: 1, OrderLine: len(priced.lines), Payment: 1, OrderEvent: 1,
+        SupplierOrder: suppliers, SupplierOrderLine: len(forwarded),
+        OutboxEvent: len(types) + suppliers,
+    }) as batch:
+        order, lines, payment_row = _place_rows(
+            batch, cart=cart, priced=priced, customer=customer, company=company, email=email,
+            payment=payment, notes=notes, status=status, levels=levels, now=now)
+        supplier_orders = _confirm(order, now=now, new_lines=lines) if confirmed else []
+        events.order_placed_event(order=order, actor=actor, payment_kind=kind,
+                                  supplier_orders=supplier_orders)
+        events.order_emit(types, order, lines=lines, payments=[payment_row])
     # The caller answers with this order: hand it its lines and payment as if prefetched.
     order._prefetched_objects_cache = {"lines": lines, "payments": [payment_row]}
     return order

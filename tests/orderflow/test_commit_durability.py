@@ -6,6 +6,8 @@ Measured as PostgreSQL counts it: ``pg_stat_wal.wal_sync``, the WAL flushes of t
 server. Nothing else writes during these tests except the WAL writer, which flushes at
 most every 200 ms, so the bounds below leave a wide margin either way."""
 
+import uuid
+
 import pytest
 from django.db import connection, transaction
 from django.test import override_settings
@@ -62,11 +64,14 @@ def test_a_log_row_is_stored_without_waiting_for_the_disk_and_nothing_else_is_re
     assert synchronous_commit() == "on"  # the statement's own setting ended with it
 
 
-def test_a_bridge_signature_is_recorded_without_waiting_for_the_disk():
+def test_a_bridge_signature_is_recorded_without_waiting_for_the_disk(settings):
     from bridges.replay import first_use
 
+    settings.ORDERFLOW_REPLAY_GUARD_URL = None  # the database guard (Redis keeps no disk)
+    client_id = f"cl-{uuid.uuid4().hex}"
+
     def record(prefix):
-        return [first_use(client_id="cl", signature=f"{prefix}{n}", window_seconds=300)
+        return [first_use(client_id=client_id, signature=f"{prefix}{n}", window_seconds=300)
                 for n in range(N)]
 
     recorded = []
@@ -76,7 +81,7 @@ def test_a_bridge_signature_is_recorded_without_waiting_for_the_disk():
     assert record("a") == [False] * N  # each seen, at once, by the next request
     assert synchronous_commit() == "on"
     with transaction.atomic():  # inside a transaction it leaves that transaction alone
-        assert first_use(client_id="cl", signature="b", window_seconds=300)
+        assert first_use(client_id=client_id, signature="b", window_seconds=300)
         assert synchronous_commit() == "on"
 
 
