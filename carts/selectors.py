@@ -11,7 +11,14 @@ from carts.pricing import unit_prices_for
 from catalog.models import Product, Supplier, TaxClass
 from fulfillment.models import ShippingMethod
 from fulfillment.selectors import shipping_rates_load
-from orderflow.db import RELAX_COMMIT_SQL, columns, fetch, prefetch, relax_commit
+from orderflow.db import (
+    RELAX_COMMIT_SQL,
+    columns,
+    fetch,
+    prefetch,
+    relax_commit,
+    relaxable_in_transaction,
+)
 from orderflow.errors import NotFound
 from orderflow.money import format_amount
 
@@ -74,7 +81,7 @@ def _storefront_cart(principal, public_id: str, *, for_update: bool, relaxed: bo
     """``cart_queryset(principal).get(public_id=…)`` for a key or connection, by hand (the
     busiest read of the API; see orderflow.db): the cart in the principal's channel with its
     shipping method, visible when anonymous or the principal's shopper's."""
-    relaxed = relaxed and connection.vendor == "postgresql" and connection.in_atomic_block
+    relaxed = relaxed and relaxable_in_transaction(connection)
     sql = _CART_SQLS[relaxed]
     if for_update and connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF c"

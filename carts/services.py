@@ -87,7 +87,12 @@ def _cart_for_edit(principal, cart_id: str) -> Cart:
     locking read itself; docs/storefront.md), unless ORDERFLOW_DURABLE_CART_EDITS. Checkout
     and cart creation always wait."""
     return cart_get(principal=principal, public_id=cart_id, for_update=True,
-                    relaxed=not settings.ORDERFLOW_DURABLE_CART_EDITS)
+                    relaxed=_edits_relaxed())
+
+
+def _edits_relaxed() -> bool:
+    """The cart edits' policy (see ``_cart_for_edit``)."""
+    return not settings.ORDERFLOW_DURABLE_CART_EDITS
 
 
 def _cart_for_line_edit(principal, cart_id: str, sku: str | None = None
@@ -104,7 +109,7 @@ def _cart_for_line_edit(principal, cart_id: str, sku: str | None = None
         _touch(cart)
         return cart, _product_by_sku(sku) if sku is not None else None
     now = timezone.now()
-    relaxed = not settings.ORDERFLOW_DURABLE_CART_EDITS  # inside the edit's transaction
+    relaxed = _edits_relaxed()  # inside the edit's transaction, on PostgreSQL
     params = [now, now, cart_id, principal.channel_id]
     models = [Cart, ShippingMethod]
     if sku is not None:

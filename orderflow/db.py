@@ -401,9 +401,17 @@ def relax_commit() -> None:
     transaction log's batches; a statement run alone may carry ``RELAX_COMMIT_SQL``
     instead (:func:`relaxable_alone`)."""
     connection = _db()
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
+    if relaxable_in_transaction(connection):
         with _cursor(connection) as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO off")
+
+
+def relaxable_in_transaction(connection=None) -> bool:
+    """Whether :func:`relax_commit` would relax something now (a transaction open on
+    PostgreSQL): a statement of that transaction may then carry ``RELAX_COMMIT_SQL``
+    instead, for the same effect without a round trip of its own."""
+    connection = connection or _db()
+    return connection.vendor == "postgresql" and connection.in_atomic_block
 
 
 @lru_cache(maxsize=256)
