@@ -103,6 +103,35 @@ def test_creates_get_their_drawn_keys_at_once_and_go_out_as_one_statement():
 
 
 @postgresql
+def test_unlogged_the_batch_goes_out_with_native_placeholders_and_stores_the_same_rows():
+    # Not logging queries: the batch is sent through a cursor taking $1, $2, … (psycopg
+    # re-parses a %s statement of more than 50 parameters on every call); what it stores
+    # is what the %s form, sent while queries are logged, stores.
+    channel = factories.ChannelFactory()
+    rows = {}
+    for logged in (True, False):
+        with CaptureQueriesContext(connection) if logged else transaction.atomic():
+            with batched_creates({OutboxEvent: 8}):
+                rows[logged] = create([event(channel=channel, type=f"t{i}") for i in range(8)])
+    kept = connection._orderflow_native_cursor[1]
+    assert type(kept.cursor).__name__ == "RawCursor"
+    assert [stored(row, "id", "public_id", "created_at") for row in rows[False]] == \
+        [stored(row, "id", "public_id", "created_at") for row in rows[True]]
+    assert [OutboxEvent.objects.get(pk=row.pk).public_id for row in rows[False]] == \
+        [row.public_id for row in rows[False]]
+
+
+def test_the_native_form_numbers_every_placeholder_in_order():
+    from orderflow.db import _batch_sql
+
+    sql, native = _batch_sql(((Channel, 1), (OutboxEvent, 8)))
+    count = sql.count("%s")
+    assert count > 50 and "%s" not in native
+    assert re.findall(r"\$(\d+)", native) == [str(n) for n in range(1, count + 1)]
+    assert re.sub(r"\$\d+", "%s", native) == sql
+
+
+@postgresql
 def test_a_read_in_the_block_sees_the_rows_created_before_it_and_later_ones_still_go_out():
     with CaptureQueriesContext(connection) as captured:
         with batched_creates({OutboxEvent: 3}):
