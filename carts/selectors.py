@@ -10,12 +10,12 @@ from carts.models import Cart, CartLine
 from carts.pricing import unit_prices_for
 from catalog.models import Product, Supplier, TaxClass
 from fulfillment.models import ShippingMethod
-from fulfillment.selectors import shipping_rates_load
+from fulfillment.selectors import RATES_ORDER
 from orderflow.db import (
     RELAX_COMMIT_SQL,
     columns,
     fetch,
-    prefetch,
+    prefetch_together,
     relax_commit,
     relaxable_in_transaction,
 )
@@ -136,6 +136,9 @@ def _line(line: CartLine, product: Product) -> CartLine:
 
 
 def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
+    """The cart's lines with their products; ``for_pricing`` also with each product's tax
+    class (its rates loaded), supplier, and the rates of the cart's shipping method, all
+    that ``price_cart`` reads."""
     if not for_pricing:
         remembered = cart.__dict__.pop(_REMEMBERED, None)
         if remembered is not None:
@@ -144,23 +147,19 @@ def cart_lines(*, cart, for_pricing: bool = False) -> list[CartLine]:
         # orderflow.db.
         return [_line(line, product)
                 for line, product in fetch(_LINES_SQL, [cart.pk], CartLine, Product)]
-    # select_related("product__tax_class", "product__supplier") and the tax classes' rates,
-    # by hand (see orderflow.db): one query for the rows, one for the rates.
+    # select_related("product__tax_class", "product__supplier"), then the tax classes' rates
+    # and the chosen shipping method's, by hand (see orderflow.db): one query for the rows,
+    # one for both kinds of rates.
     lines = []
     for line, product, tax_class, supplier in fetch(
             _PRICING_LINES_SQL, [cart.pk], CartLine, Product, TaxClass, Supplier):
         product.tax_class, product.supplier = tax_class, supplier
         lines.append(_line(line, product))
-    # Every instance (lines of one tax class each hold their own copy), one query.
-    prefetch([line.product.tax_class for line in lines], "rates", order_by=("country",))
+    method = cart.shipping_method if cart.shipping_method_id is not None else None
+    # Every instance (lines of one tax class each hold their own copy).
+    prefetch_together(([line.product.tax_class for line in lines], "rates", ("country",)),
+                      ([method] if method is not None else [], "rates", RATES_ORDER))
     return lines
-
-
-def cart_for_pricing(cart: Cart) -> Cart:
-    """Load the chosen shipping method's rates (one query) for ``price_cart``."""
-    if cart.shipping_method_id is not None:
-        shipping_rates_load([cart.shipping_method])
-    return cart
 
 
 def cart_company(cart: Cart):

@@ -14,7 +14,6 @@ from carts.models import Cart, CartLine
 from carts.pricing import price_cart
 from carts.selectors import (
     cart_company,
-    cart_for_pricing,
     cart_found,
     cart_get,
     cart_lines,
@@ -302,7 +301,7 @@ def cart_price(*, principal, cart_id: str) -> Cart:
     cart = _cart_for_edit(principal, cart_id)
     _editable(cart)
     lines = cart_lines(cart=cart, for_pricing=True)
-    priced = price_cart(cart=cart_for_pricing(cart), lines=lines, company=cart_company(cart))
+    priced = price_cart(cart=cart, lines=lines, company=cart_company(cart))
     for p in priced.lines:
         line = p.line
         line.unit_price, line.price_source = p.unit_price, p.source
@@ -329,7 +328,6 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
     inactive products, missing shipping or address, short stock, and terms over the credit
     limit.
     """
-    from catalog.services import stock_reserve
     from orders.constants import PaymentKind
     from orders.selectors import company_outstanding
     from orders.services import order_place
@@ -348,7 +346,7 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
 
     lines = cart_lines(cart=cart, for_pricing=True)
     company = cart_company(cart)
-    priced = price_cart(cart=cart_for_pricing(cart), lines=lines, company=company)
+    priced = price_cart(cart=cart, lines=lines, company=company)
     current = {(p.line.product.pk, p.line.quantity): p.unit_price for p in priced.lines}
     problems = [
         problem for problem in cart_problems(cart=cart, lines=lines, current_prices=current)
@@ -390,16 +388,15 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
                 currency=currency,
             )
 
-    order = order_place(cart=cart, priced=priced, customer=customer, company=company,
-                        email=email, payment=payment, notes=notes, actor=principal.actor)
-    # Last, so the products' rows stay locked only for the few statements left before COMMIT:
-    # checkouts of the same popular sku queue for that, not for the whole checkout. Short
-    # stock raises here and the order written above is rolled back with everything else.
-    stock_reserve(items=[(line.product, line.quantity) for line in lines])
     cart.status = CartStatus.CONVERTED
     cart.converted_at = timezone.now()
     if customer is not None and cart.customer_id is None:
         cart.customer = customer
     save_fields(cart, ["status", "converted_at", "customer", "shipping_address",
                        "billing_address", "updated_at", "last_activity_at"])
-    return order
+    # The stock is reserved last (order_place): the products' rows, which every checkout of
+    # a popular sku needs, stay locked only until COMMIT. Short stock raises there, and this
+    # transaction takes the order and the cart's conversion back with everything else.
+    return order_place(cart=cart, priced=priced, customer=customer, company=company,
+                       email=email, payment=payment, notes=notes, actor=principal.actor,
+                       reserve=[(line.product, line.quantity) for line in lines])

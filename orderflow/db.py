@@ -274,20 +274,66 @@ def _keys_sql(models: tuple[type[Model], ...]) -> str:
     return f"SELECT {arrays}"
 
 
-@lru_cache(maxsize=64)
-def _batch_sql(shape: tuple[tuple[type[Model], int], ...]) -> tuple[str, str]:
-    """The one statement for INSERTs of ``shape`` ((model, rows) in order), with ``%s``
-    placeholders and with PostgreSQL's ``$n`` (for :class:`_cursor` ``native``)."""
+def _batch_parts(shape: tuple[tuple[type[Model], int], ...]) -> list[str]:
     parts = []
     for model, rows in shape:
         sql = _create_sql(model, True, rows)[0]
         parts.append(sql[:sql.rindex(" RETURNING ")])
-    *first, last = parts
+    return parts
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` with PostgreSQL's ``$1, $2, …`` for its ``%s`` placeholders (for
+    :class:`_cursor` ``native``); identifiers here are quoted model names, no "%s" in them."""
+    pieces = sql.split("%s")
+    return pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], 1))
+
+
+@lru_cache(maxsize=64)
+def _batch_sql(shape: tuple[tuple[type[Model], int], ...]) -> tuple[str, str]:
+    """The one statement for INSERTs of ``shape`` ((model, rows) in order), with ``%s``
+    placeholders and with ``$n``."""
+    *first, last = _batch_parts(shape)
     sql = (("WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " ")
            if first else "") + last
-    pieces = sql.split("%s")  # identifiers are quoted model names: no "%s" in them
-    native = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], 1))
-    return sql, native
+    return sql, _numbered(sql)
+
+
+@lru_cache(maxsize=64)
+def _carried_sql(shape: tuple[tuple[type[Model], int], ...], sql: str) -> tuple[str, str]:
+    """``sql`` with the INSERTs of ``shape`` in front of it as data-modifying CTEs."""
+    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(_batch_parts(shape)))
+    statement = sql.lstrip()
+    if statement[:5].upper() == "WITH ":
+        carried = f"WITH {ctes}, {statement[5:]}"
+    else:
+        carried = f"WITH {ctes} {statement}"
+    return carried, _numbered(carried)
+
+
+def execute_carrying(sql: str, params: list) -> int:
+    """Run ``sql`` (one statement, ``%s`` placeholders) and return its row count. Inside a
+    :func:`batched_creates` block with INSERTs waiting, they go out with it, as
+    data-modifying CTEs in front of it: one round trip for both, instead of the batch's own
+    statement first. PostgreSQL runs those CTEs and the statement on one snapshot, so the
+    statement cannot see the rows they write: a statement naming the table of a waiting row
+    (or a ``WITH RECURSIVE`` one) sends the batch on its own first, as any other statement
+    does."""
+    connection = _db()
+    batch = getattr(connection, "_orderflow_batch", None)
+    if (batch is not None and batch.waiting and not batch.flushing
+            and not sql.lstrip()[:15].upper().startswith("WITH RECURSIVE")
+            and not any(model._meta.db_table in sql for model, _, _ in batch.waiting)):
+        waiting, batch.waiting = batch.waiting, []
+        carried, native = _carried_sql(
+            tuple((model, len(objs)) for model, objs, _ in waiting), sql)
+        params = [value for _, _, values in waiting for value in values] + list(params)
+        with _cursor(connection, native=True) as cursor:
+            cursor.execute(native if cursor.native else carried, params)
+            return cursor.rowcount
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 class _Batch:
@@ -470,16 +516,26 @@ def save_fields(obj: Model, names: list[str]) -> None:
 
 
 @lru_cache(maxsize=64)
-def _children_sql(parent: type[Model], related_name: str, order_by: tuple[str, ...]):
-    rel = parent._meta.get_field(related_name)
-    child, fk = rel.related_model, rel.field
-    order = ", ".join([f'r."{_field(child, name.lstrip("-")).column}"'
-                       + (" DESC" if name.startswith("-") else "") for name in order_by]
-                      + [f'r."{child._meta.pk.column}"'])
-    sql = (f'SELECT {columns(child, "r")} FROM "{child._meta.db_table}" r '
-           f'WHERE r."{fk.column}" = ANY(%s::{parent._meta.pk.db_type(connection)}[]) '
-           f"ORDER BY {order}")
-    return sql, child, fk
+@lru_cache(maxsize=64)
+def _children_sql(groups: tuple[tuple[type[Model], str, tuple[str, ...]], ...]):
+    """One statement reading the children of every (parent model, related name, order)
+    group: each group's rows in a subquery of its own, the subqueries FULL JOINed ON false,
+    so that every row holds one child of one group and NULLs for the others."""
+    selects, sources, orders, relations = [], [], [], []
+    for i, (parent, related_name, order_by) in enumerate(groups):
+        rel = parent._meta.get_field(related_name)
+        child, fk, alias = rel.related_model, rel.field, f"r{i}"
+        selects.append(columns(child, alias))
+        sources.append(f'(SELECT * FROM "{child._meta.db_table}" '
+                       f'WHERE "{fk.column}" = ANY(%s::{parent._meta.pk.db_type(connection)}[]))'
+                       f" {alias}")
+        orders += [f'{alias}."{_field(child, name.lstrip("-")).column}"'
+                   + (" DESC" if name.startswith("-") else "") for name in order_by]
+        orders.append(f'{alias}."{child._meta.pk.column}"')
+        relations.append((child, fk))
+    sql = (f"SELECT {', '.join(selects)} FROM {' FULL JOIN '.join(sources)}"
+           + " ON false" * (len(sources) > 1) + f" ORDER BY {', '.join(orders)}")
+    return sql, tuple(relations)
 
 
 def prefetch(parents: list[Model], related_name: str, *, order_by: tuple[str, ...] = ()
@@ -490,28 +546,42 @@ def prefetch(parents: list[Model], related_name: str, *, order_by: tuple[str, ..
     foreign key points back at its parent, as Django's prefetch leaves them. Several
     instances of one row (lines sharing a tax class) each get the children. Elsewhere than
     PostgreSQL, that ``prefetch_related_objects``."""
-    if not parents:
+    prefetch_together((parents, related_name, order_by))
+
+
+def prefetch_together(*groups: tuple[list[Model], str, tuple[str, ...]]) -> None:
+    """Several :func:`prefetch` calls, each ``(parents, related_name, order_by)``, in one
+    statement on PostgreSQL (one round trip instead of one per group)."""
+    groups = tuple(group for group in groups if group[0])
+    if not groups:
         return
     if _db().vendor != "postgresql":
         from django.db.models import Prefetch, prefetch_related_objects
 
-        child = parents[0]._meta.get_field(related_name).related_model
-        prefetch_related_objects(parents, Prefetch(
-            related_name, queryset=child._default_manager.order_by(*order_by)))
+        for parents, related_name, order_by in groups:
+            child = parents[0]._meta.get_field(related_name).related_model
+            prefetch_related_objects(parents, Prefetch(
+                related_name, queryset=child._default_manager.order_by(*order_by)))
         return
-    sql, child, fk = _children_sql(type(parents[0]), related_name, order_by)
-    by_parent: dict = {}
-    for (obj,) in fetch(sql, [list({parent.pk for parent in parents})], child):
-        by_parent.setdefault(getattr(obj, fk.attname), []).append(obj)
-    cache_name = fk.remote_field.cache_name
-    for parent in parents:
-        manager = getattr(parent, related_name)
-        queryset = manager._apply_rel_filters(child._default_manager.get_queryset())
-        queryset._result_cache = found = by_parent.get(parent.pk, [])
-        queryset._prefetch_done = True
-        for obj in found:
-            fk.set_cached_value(obj, parent)
-        parent.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset
+    sql, relations = _children_sql(tuple((type(parents[0]), related_name, tuple(order_by))
+                                         for parents, related_name, order_by in groups))
+    found: list[dict] = [{} for _ in groups]
+    for row in fetch(sql, [list({parent.pk for parent in parents}) for parents, *_ in groups],
+                     *(child for child, _ in relations)):
+        for by_parent, obj, (_, fk) in zip(found, row, relations, strict=True):
+            if obj is not None:
+                by_parent.setdefault(getattr(obj, fk.attname), []).append(obj)
+    for (parents, related_name, _), by_parent, (child, fk) in zip(groups, found, relations,
+                                                                 strict=True):
+        cache_name = fk.remote_field.cache_name
+        for parent in parents:
+            manager = getattr(parent, related_name)
+            queryset = manager._apply_rel_filters(child._default_manager.get_queryset())
+            queryset._result_cache = children = by_parent.get(parent.pk, [])
+            queryset._prefetch_done = True
+            for obj in children:
+                fk.set_cached_value(obj, parent)
+            parent.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset
 
 
 # -- reading timestamps ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from carts.models import Cart
-from orderflow.db import create, prefetch, save_fields
+from orderflow.db import create, prefetch, prefetch_together, save_fields
 from orderflow.models import OutboxEvent
 from tests import factories
 
@@ -132,6 +132,40 @@ def test_prefetch_orders_descending():
         ShippingRate.objects.create(method=method, threshold=threshold, price=Decimal("1"))
     prefetch([method], "rates", order_by=("-threshold",))
     assert [r.threshold for r in method.rates.all()] == [500, 100, 0]
+
+
+def test_prefetch_together_reads_several_relations_in_one_statement():
+    from catalog.models import TaxClass, TaxRate
+    from fulfillment.models import ShippingMethod, ShippingRate
+
+    standard = factories.TaxClassFactory(code="std")
+    factories.TaxRateFactory(tax_class=standard, country="US", rate=Decimal("0.07"))
+    factories.TaxRateFactory(tax_class=standard, country="CA", rate=Decimal("0.05"))
+    bare = TaxClass.objects.create(code="none", name="None")
+    method = ShippingMethod.objects.create(code="std", name="Std", currency="JMD")
+    other = ShippingMethod.objects.create(code="exp", name="Exp", currency="JMD")
+    for threshold in (0, 500, 100):
+        ShippingRate.objects.create(method=method, threshold=threshold, price=Decimal("1"))
+    ShippingRate.objects.create(method=other, threshold=7, price=Decimal("2"))
+    classes = [TaxClass.objects.get(pk=standard.pk), TaxClass.objects.get(pk=bare.pk)]
+    methods = [ShippingMethod.objects.get(pk=method.pk)]
+    with _queries() as counted:
+        prefetch_together((classes, "rates", ("country",)), ([], "rates", ()),
+                          (methods, "rates", ("-threshold",)))
+    assert len(counted) == 1
+    expected = [(r.country, r.rate, True)
+                for r in TaxRate.objects.filter(tax_class=standard).order_by("country")]
+    with _queries() as counted:
+        rates = [(r.country, r.rate, r.tax_class is classes[0]) for r in classes[0].rates.all()]
+        assert rates == expected
+        assert [country for country, *_ in rates] == ["", "CA", "US"]
+        assert list(classes[1].rates.all()) == []
+        assert [r.threshold for r in methods[0].rates.all()] == [500, 100, 0]
+        assert all(r.method is methods[0] for r in methods[0].rates.all())
+    assert len(counted) == 0
+    with _queries() as counted:
+        prefetch_together(([], "rates", ()))
+    assert len(counted) == 0
 
 
 def _queries():
