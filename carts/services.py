@@ -328,6 +328,7 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
     inactive products, missing shipping or address, short stock, and terms over the credit
     limit.
     """
+    from catalog.services import stock_reserve
     from orders.constants import PaymentKind
     from orders.selectors import company_outstanding
     from orders.services import order_place
@@ -394,9 +395,11 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
         cart.customer = customer
     save_fields(cart, ["status", "converted_at", "customer", "shipping_address",
                        "billing_address", "updated_at", "last_activity_at"])
-    # The stock is reserved last (order_place): the products' rows, which every checkout of
-    # a popular sku needs, stay locked only until COMMIT. Short stock raises there, and this
-    # transaction takes the order and the cart's conversion back with everything else.
-    return order_place(cart=cart, priced=priced, customer=customer, company=company,
-                       email=email, payment=payment, notes=notes, actor=principal.actor,
-                       reserve=[(line.product, line.quantity) for line in lines])
+    order = order_place(cart=cart, priced=priced, customer=customer, company=company,
+                        email=email, payment=payment, notes=notes, actor=principal.actor)
+    # Last, after the cart's conversion and the order's rows: the products' rows, which every
+    # checkout of a popular sku needs, stay locked only from this statement to COMMIT, so
+    # those checkouts queue for that, not for the whole checkout. Short stock raises here,
+    # and this transaction takes the order and the conversion back with everything else.
+    stock_reserve(items=[(line.product, line.quantity) for line in lines])
+    return order

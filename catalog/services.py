@@ -8,7 +8,6 @@ from django.db.models.functions import Greatest
 
 from catalog import events
 from catalog.models import Product
-from orderflow.db import execute_carrying
 from orderflow.errors import InsufficientStock, ValidationFailed
 from orderflow.outbox import emit
 from orderflow.timeline import Actor
@@ -105,10 +104,10 @@ def _reserve_all_or_nothing(wanted: dict[int, int]) -> int:
     if connection.vendor == "postgresql":
         # The same statement as the ORM branch below, without building two querysets on
         # every checkout (their compilation cost more than the database's work).
-        # Inside checkout's batch of INSERTs (orders.services.order_place), this statement
-        # also carries them: it reads only the products.
         pks = list(wanted)
-        return execute_carrying(RESERVE_SQL, [pks, [wanted[pk] for pk in pks], pks])
+        with connection.cursor() as cursor:
+            cursor.execute(RESERVE_SQL, [pks, [wanted[pk] for pk in pks], pks])
+            return cursor.rowcount
     amount = Case(*[When(pk=pk, then=Value(qty)) for pk, qty in wanted.items()],
                   output_field=IntegerField())
     list(Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")

@@ -299,43 +299,6 @@ def _batch_sql(shape: tuple[tuple[type[Model], int], ...]) -> tuple[str, str]:
     return sql, _numbered(sql)
 
 
-@lru_cache(maxsize=64)
-def _carried_sql(shape: tuple[tuple[type[Model], int], ...], sql: str) -> tuple[str, str]:
-    """``sql`` with the INSERTs of ``shape`` in front of it as data-modifying CTEs."""
-    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(_batch_parts(shape)))
-    statement = sql.lstrip()
-    if statement[:5].upper() == "WITH ":
-        carried = f"WITH {ctes}, {statement[5:]}"
-    else:
-        carried = f"WITH {ctes} {statement}"
-    return carried, _numbered(carried)
-
-
-def execute_carrying(sql: str, params: list) -> int:
-    """Run ``sql`` (one statement, ``%s`` placeholders) and return its row count. Inside a
-    :func:`batched_creates` block with INSERTs waiting, they go out with it, as
-    data-modifying CTEs in front of it: one round trip for both, instead of the batch's own
-    statement first. PostgreSQL runs those CTEs and the statement on one snapshot, so the
-    statement cannot see the rows they write: a statement naming the table of a waiting row
-    (or a ``WITH RECURSIVE`` one) sends the batch on its own first, as any other statement
-    does."""
-    connection = _db()
-    batch = getattr(connection, "_orderflow_batch", None)
-    if (batch is not None and batch.waiting and not batch.flushing
-            and not sql.lstrip()[:15].upper().startswith("WITH RECURSIVE")
-            and not any(model._meta.db_table in sql for model, _, _ in batch.waiting)):
-        waiting, batch.waiting = batch.waiting, []
-        carried, native = _carried_sql(
-            tuple((model, len(objs)) for model, objs, _ in waiting), sql)
-        params = [value for _, _, values in waiting for value in values] + list(params)
-        with _cursor(connection, native=True) as cursor:
-            cursor.execute(native if cursor.native else carried, params)
-            return cursor.rowcount
-    with _cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
 class _Batch:
     """The keys drawn for a :func:`batched_creates` block and the INSERTs waiting."""
 

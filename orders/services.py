@@ -311,20 +311,13 @@ def _place_rows(batch, *, cart, priced, customer, company, email: str, payment: 
 
 
 def order_place(*, cart, priced, customer, company, email: str, payment: dict, notes: str,
-                actor: Actor, reserve: list) -> Order:
-    """Create the order, its lines, payment, timeline and outbox events from a priced cart,
-    and reserve ``reserve`` ((product, base units): the stock it takes).
+                actor: Actor) -> Order:
+    """Create the order, its lines, payment, timeline and outbox events from a priced cart.
 
-    Runs inside ``cart_checkout``'s transaction. The stock is reserved last, so the products'
-    rows stay locked only for the few statements left before COMMIT (checkouts of the same
-    popular sku queue for that, not for the whole checkout), and its statement carries the
-    INSERTs of every row above; short stock raises ``InsufficientStock`` and the caller's
-    transaction takes the order back. COD and terms orders are confirmed at once, a payment
-    reference waits for its capture, and an order over one of the company's approval
-    thresholds waits for its approvers.
+    Runs inside ``cart_checkout``'s transaction (stock is already reserved there). COD and
+    terms orders are confirmed at once, a payment reference waits for its capture, and an
+    order over one of the company's approval thresholds waits for its approvers.
     """
-    from catalog.services import stock_reserve
-
     assert transaction.get_connection().in_atomic_block, "order_place needs a transaction"
     now = timezone.now()
     kind = payment["kind"]
@@ -357,7 +350,6 @@ def order_place(*, cart, priced, customer, company, email: str, payment: dict, n
         events.order_placed_event(order=order, actor=actor, payment_kind=kind,
                                   supplier_orders=supplier_orders)
         events.order_emit(types, order, lines=lines, payments=[payment_row])
-        stock_reserve(items=reserve)
     # The caller answers with this order: hand it its lines and payment as if prefetched.
     order._prefetched_objects_cache = {"lines": lines, "payments": [payment_row]}
     return order

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from carts.models import Cart
 from catalog.models import Product
-from orderflow.db import batched_creates, create, execute_carrying
+from orderflow.db import batched_creates, create
 from orderflow.models import Channel, OutboxEvent
 from orders.constants import ORDER_NUMBER_FORMAT
 from orders.models import Order, OrderEvent, OrderLine, Payment, SupplierOrderLine
@@ -130,64 +130,6 @@ def test_the_native_form_numbers_every_placeholder_in_order():
     assert count > 50 and "%s" not in native
     assert re.findall(r"\$(\d+)", native) == [str(n) for n in range(1, count + 1)]
     assert re.sub(r"\$\d+", "%s", native) == sql
-
-
-@postgresql
-def test_a_statement_on_other_tables_carries_the_waiting_rows():
-    channel = factories.ChannelFactory(name="Before")
-    with CaptureQueriesContext(connection) as captured:
-        with batched_creates({OutboxEvent: 2}):
-            rows = create([event(channel=channel, type="one"), event(channel=channel, type="two")])
-            updated = execute_carrying(
-                'UPDATE "orderflow_channel" SET "name" = %s WHERE "id" = %s', ["After", channel.pk])
-    assert updated == 1
-    assert statements(captured) == [("keys", []), ("batch", ["orderflow_outboxevent"])]
-    assert captured[1]["sql"].startswith('WITH w0 AS (INSERT INTO "orderflow_outboxevent"')
-    assert ') UPDATE "orderflow_channel" SET' in captured[1]["sql"]
-    assert Channel.objects.get(pk=channel.pk).name == "After"
-    assert list(OutboxEvent.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk")
-                .values_list("type", "channel_id")) == [("one", channel.pk), ("two", channel.pk)]
-
-
-@postgresql
-def test_a_carrying_statement_that_has_its_own_ctes_keeps_them():
-    product = factories.ProductFactory(stock_on_hand=5, stock_reserved=0)
-    with batched_creates({OutboxEvent: 1}):
-        (row,) = create([event(type="carried")])
-        with CaptureQueriesContext(connection) as captured:
-            updated = execute_carrying(
-                "WITH wanted (id, qty) AS (SELECT %s::bigint, %s::integer) "
-                'UPDATE "catalog_product" p SET "stock_reserved" = p."stock_reserved" + w.qty '
-                "FROM wanted w WHERE p.id = w.id", [product.pk, 2])
-    assert updated == 1 and len(captured) == 1
-    assert captured[0]["sql"].startswith("WITH w0 AS (INSERT") and ", wanted (id, qty)" in \
-        captured[0]["sql"]
-    product.refresh_from_db()
-    assert product.stock_reserved == 2
-    assert OutboxEvent.objects.filter(pk=row.pk, type="carried").exists()
-
-
-@postgresql
-def test_a_statement_naming_a_waiting_table_sends_them_first_and_sees_them():
-    with CaptureQueriesContext(connection) as captured:
-        with batched_creates({OutboxEvent: 1}):
-            (row,) = create([event(type="seen")])
-            updated = execute_carrying(
-                'UPDATE "orderflow_outboxevent" SET "type" = %s WHERE "id" = %s',
-                ["changed", row.pk])
-    assert updated == 1  # it saw the row: the batch went out on its own, before it
-    assert statements(captured) == [("keys", []), ("batch", ["orderflow_outboxevent"]),
-                                    ("UPDATE", [])]
-    assert OutboxEvent.objects.get(pk=row.pk).type == "changed"
-
-
-def test_outside_a_block_a_carrying_statement_runs_alone():
-    channel = factories.ChannelFactory(name="Before")
-    with CaptureQueriesContext(connection) as captured:
-        assert execute_carrying(
-            'UPDATE "orderflow_channel" SET "name" = %s WHERE "id" = %s', ["After", channel.pk]) \
-            == 1
-    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["UPDATE"]
 
 
 @postgresql
@@ -385,10 +327,12 @@ def test_checkout_writes_the_order_and_everything_it_owns_in_one_statement():
         # The products have suppliers: the supplier orders forwarded at once join it too.
         assert set(writing[0]) == {*owned, "orders_supplierorder", "orders_supplierorderline"}
         assert writing[0].count("orders_orderline") == 1  # all lines in one VALUES list
-        # ...carried by the stock reservation's statement (order_place reserves last).
-        carrier = next(q["sql"] for q in captured.captured_queries
-                       if 'INSERT INTO "orders_order"' in q["sql"])
-        assert "UPDATE catalog_product AS p SET stock_reserved" in carrier
+        # The stock is reserved last, after the cart's conversion and the order's rows.
+        sqls = [q["sql"] for q in captured.captured_queries]
+        batch = next(i for i, sql in enumerate(sqls) if 'INSERT INTO "orders_order"' in sql)
+        assert "UPDATE catalog_product AS p SET stock_reserved" in sqls[batch + 1]
+        assert sqls[batch + 2].split()[0] in ("COMMIT", "RELEASE")  # its transaction ends
+        assert any(sql.startswith('UPDATE "carts_cart" SET "status"') for sql in sqls[:batch])
         assert list(Product.objects.filter(sku__in=skus).values_list("stock_reserved",
                                                                      flat=True)) == \
             [1] * line_count
