@@ -479,7 +479,6 @@ def save_fields(obj: Model, names: list[str]) -> None:
 
 
 @lru_cache(maxsize=64)
-@lru_cache(maxsize=64)
 def _children_sql(groups: tuple[tuple[type[Model], str, tuple[str, ...]], ...]):
     """One statement reading the children of every (parent model, related name, order)
     group: each group's rows in a subquery of its own, the subqueries FULL JOINed ON false,
@@ -496,8 +495,8 @@ def _children_sql(groups: tuple[tuple[type[Model], str, tuple[str, ...]], ...]):
                    + (" DESC" if name.startswith("-") else "") for name in order_by]
         orders.append(f'{alias}."{child._meta.pk.column}"')
         relations.append((child, fk))
-    sql = (f"SELECT {', '.join(selects)} FROM {' FULL JOIN '.join(sources)}"
-           + " ON false" * (len(sources) > 1) + f" ORDER BY {', '.join(orders)}")
+    joined = sources[0] + "".join(f" FULL JOIN {source} ON false" for source in sources[1:])
+    sql = f"SELECT {', '.join(selects)} FROM {joined} ORDER BY {', '.join(orders)}"
     return sql, tuple(relations)
 
 

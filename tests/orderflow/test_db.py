@@ -149,10 +149,13 @@ def test_prefetch_together_reads_several_relations_in_one_statement():
     ShippingRate.objects.create(method=other, threshold=7, price=Decimal("2"))
     classes = [TaxClass.objects.get(pk=standard.pk), TaxClass.objects.get(pk=bare.pk)]
     methods = [ShippingMethod.objects.get(pk=method.pk)]
+    reversed_order = [TaxClass.objects.get(pk=standard.pk)]
     with _queries() as counted:
         prefetch_together((classes, "rates", ("country",)), ([], "rates", ()),
-                          (methods, "rates", ("-threshold",)))
+                          (methods, "rates", ("-threshold",)),
+                          (reversed_order, "rates", ("-country",)))
     assert len(counted) == 1
+    assert [r.country for r in reversed_order[0].rates.all()] == ["US", "CA", ""]
     expected = [(r.country, r.rate, True)
                 for r in TaxRate.objects.filter(tax_class=standard).order_by("country")]
     with _queries() as counted:
