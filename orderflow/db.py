@@ -274,14 +274,6 @@ def _keys_sql(models: tuple[type[Model], ...]) -> str:
     return f"SELECT {arrays}"
 
 
-def _batch_parts(shape: tuple[tuple[type[Model], int], ...]) -> list[str]:
-    parts = []
-    for model, rows in shape:
-        sql = _create_sql(model, True, rows)[0]
-        parts.append(sql[:sql.rindex(" RETURNING ")])
-    return parts
-
-
 def _numbered(sql: str) -> str:
     """``sql`` with PostgreSQL's ``$1, $2, …`` for its ``%s`` placeholders (for
     :class:`_cursor` ``native``); identifiers here are quoted model names, no "%s" in them."""
@@ -293,7 +285,11 @@ def _numbered(sql: str) -> str:
 def _batch_sql(shape: tuple[tuple[type[Model], int], ...]) -> tuple[str, str]:
     """The one statement for INSERTs of ``shape`` ((model, rows) in order), with ``%s``
     placeholders and with ``$n``."""
-    *first, last = _batch_parts(shape)
+    parts = []
+    for model, rows in shape:
+        insert = _create_sql(model, True, rows)[0]
+        parts.append(insert[:insert.rindex(" RETURNING ")])
+    *first, last = parts
     sql = (("WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + " ")
            if first else "") + last
     return sql, _numbered(sql)

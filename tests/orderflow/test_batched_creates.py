@@ -109,6 +109,7 @@ def test_unlogged_the_batch_goes_out_with_native_placeholders_and_stores_the_sam
     # re-parses a %s statement of more than 50 parameters on every call); what it stores
     # is what the %s form, sent while queries are logged, stores.
     channel = factories.ChannelFactory()
+    connection.__dict__.pop("_orderflow_native_cursor", None)  # kept from an earlier test
     rows = {}
     for logged in (True, False):
         with CaptureQueriesContext(connection) if logged else transaction.atomic():
