@@ -12,7 +12,6 @@ from bridges.models import BridgeScope
 from carts import services as cart_services
 from carts.api import serializers as cart_serializers
 from carts.api.views import cart_data, shipping_estimates_data
-from orderflow.api.serializers import InputSerializer
 from orderflow.principals import Principal
 from orders.api.serializers import OrderSerializer
 from orders.selectors import order_get
@@ -42,7 +41,7 @@ class ShippingSelectInput(CartRef, cart_serializers.ShippingMethodInput):
     pass
 
 
-class CustomerInput(InputSerializer):
+class CustomerInput(serializers.Serializer):
     email = serializers.EmailField()
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)

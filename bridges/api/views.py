@@ -6,11 +6,10 @@ from rest_framework.views import APIView
 from bridges.api.permissions import SecretKey, is_storefront
 from bridges.keys import shopper_token_issue
 from customers.models import Customer
-from orderflow.api.serializers import InputSerializer
 from orderflow.errors import NotFound, ValidationFailed
 
 
-class ShopperTokenInput(InputSerializer):
+class ShopperTokenInput(serializers.Serializer):
     customer_id = serializers.CharField(required=False, max_length=40)
     email = serializers.EmailField(required=False)
 

@@ -45,7 +45,6 @@ from orderflow.api.errors import field_errors
 from orderflow.api.filters import StrictBooleanFilter
 from orderflow.api.pagination import CursorPage
 from orderflow.api.schema import IDEMPOTENCY
-from orderflow.api.serializers import InputSerializer
 from orderflow.errors import NotFound, ValidationFailed
 from orderflow.models import ActorSource, Channel
 from orderflow.principals import principal_from_request
@@ -107,7 +106,7 @@ def delivery_get(delivery_id: str, *, with_attempts: bool = False) -> WebhookDel
 
 # --- serializers -------------------------------------------------------------------------------
 
-class WebhookEndpointInput(InputSerializer):
+class WebhookEndpointInput(serializers.Serializer):
     """The writable fields; anything else in the body is ignored."""
 
     url = serializers.URLField(
@@ -220,7 +219,7 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
                   "to get a new one.")
 
 
-class WebhookRotateSecretInput(InputSerializer):
+class WebhookRotateSecretInput(serializers.Serializer):
     grace_hours = serializers.IntegerField(
         min_value=0, max_value=24 * 30, required=False,
         help_text="How long the previous secret keeps signing too (default 24).")

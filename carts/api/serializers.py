@@ -4,11 +4,10 @@ channel, customer and prices are never read from a request."""
 from rest_framework import serializers
 
 from orderflow.api.fields import MetadataField
-from orderflow.api.serializers import InputSerializer
 from orderflow.money import format_amount
 
 
-class AddressSerializer(InputSerializer):
+class AddressSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     line1 = serializers.CharField(max_length=200)
@@ -23,7 +22,7 @@ class AddressSerializer(InputSerializer):
         return value.upper()
 
 
-class CartCreateInput(InputSerializer):
+class CartCreateInput(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     metadata = MetadataField()
     shipping_address = AddressSerializer(required=False, allow_null=True)
@@ -35,7 +34,7 @@ class CartCreateInput(InputSerializer):
                   "POST …/shipping-method.")
 
 
-class CartLineAddInput(InputSerializer):
+class CartLineAddInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, required=False,
                                         help_text="In the product's base unit.")
@@ -55,7 +54,7 @@ class CartLineAddInput(InputSerializer):
         return attrs
 
 
-class CartLineUpdateInput(InputSerializer):
+class CartLineUpdateInput(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, required=False)
     order_quantity = serializers.IntegerField(min_value=1, required=False)
     metadata = MetadataField()
@@ -68,13 +67,13 @@ class CartLineUpdateInput(InputSerializer):
         return attrs
 
 
-class CartAddressesInput(InputSerializer):
+class CartAddressesInput(serializers.Serializer):
     shipping_address = AddressSerializer()
     billing_address = AddressSerializer(required=False, allow_null=True)
     email = serializers.EmailField(required=False, allow_blank=True)
 
 
-class ShippingMethodInput(InputSerializer):
+class ShippingMethodInput(serializers.Serializer):
     code = serializers.SlugField(max_length=40)
 
 
@@ -205,7 +204,7 @@ class ShippingEstimateSerializer(serializers.Serializer):
     selected = serializers.BooleanField()
 
 
-class PaymentInput(InputSerializer):
+class PaymentInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["payment_intent", "cod", "terms"])
     reference = serializers.RegexField(
         r"^[A-Za-z0-9_\-]{3,120}$", required=False,
@@ -220,7 +219,7 @@ class PaymentInput(InputSerializer):
         return attrs
 
 
-class CheckoutInput(InputSerializer):
+class CheckoutInput(serializers.Serializer):
     cart_id = serializers.CharField(max_length=40)
     payment = PaymentInput()
     email = serializers.EmailField(required=False, allow_blank=True)

@@ -5,7 +5,6 @@ whitelist what a client may send."""
 from rest_framework import serializers
 
 from carts.api.serializers import AddressSerializer, CartLineAddInput
-from orderflow.api.serializers import InputSerializer
 from orderflow.money import format_amount
 from orders.constants import CancelReason
 from orders.events import invoice_payload, order_payload, supplier_order_payload
@@ -184,21 +183,21 @@ class OrderDetailSerializer(OrderSerializer):
 
 # --- inputs ----------------------------------------------------------------------------------
 
-class CommentInput(InputSerializer):
+class CommentInput(serializers.Serializer):
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True,
                                     default="")
 
 
-class DeclineInput(InputSerializer):
+class DeclineInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class CancelInput(InputSerializer):
+class CancelInput(serializers.Serializer):
     reason = serializers.ChoiceField(choices=CancelReason.choices, default=CancelReason.STAFF)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class TransactionInput(InputSerializer):
+class TransactionInput(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=4, required=False,
                                       min_value=0, help_text="Default: the whole balance.")
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True,
@@ -209,7 +208,7 @@ class TransactionInput(InputSerializer):
                                     default="")
 
 
-class OrderIdsInput(InputSerializer):
+class OrderIdsInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1,
                                 max_length=500)
 
@@ -219,7 +218,7 @@ class MarkedExportedSerializer(serializers.Serializer):
     exported_at = serializers.DictField(child=serializers.DateTimeField())
 
 
-class InvoicePaidInput(InputSerializer):
+class InvoicePaidInput(serializers.Serializer):
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True,
                                       default="")
     occurred_at = serializers.DateTimeField(required=False)
@@ -231,7 +230,7 @@ class EditAddLineInput(CartLineAddInput):
     """A new line: the same shape and rules as adding a line to a cart."""
 
 
-class EditUpdateLineInput(InputSerializer):
+class EditUpdateLineInput(serializers.Serializer):
     id = serializers.CharField(max_length=40, help_text="The order line id (ol_…).")
     quantity = serializers.IntegerField(min_value=1, required=False,
                                         help_text="New quantity in base units.")
@@ -244,7 +243,7 @@ class EditUpdateLineInput(InputSerializer):
         return attrs
 
 
-class OrderEditInput(InputSerializer):
+class OrderEditInput(serializers.Serializer):
     """The changes wanted; at least one. Lines that are not named stay as they are."""
 
     add_lines = EditAddLineInput(many=True, required=False)
