@@ -50,8 +50,12 @@ run: install
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## ruff, then the import contracts of pyproject.toml ([tool.importlinter]); both always run.
 lint: install-test
-	$(VENV)/bin/ruff check .
+	rc=0; \
+	$(VENV)/bin/ruff check . || rc=1; \
+	$(VENV)/bin/lint-imports --no-cache || rc=1; \
+	exit $$rc
 
 bench: install-test
 	$(PY) bench/run.py $(BENCH_ARGS)
