@@ -356,7 +356,7 @@ def percentile(values: list[float], p: float) -> float | None:
 class DeliveryBench:
     def __init__(self, args, receiver: ReceiverProcess, worker: Worker):
         from bridges.models import WebhookEndpoint
-        from bridges.services import webhooks
+        from bridges.webhooks import services as webhooks
 
         self.args, self.receiver, self.worker = args, receiver, worker
         # The benchmark database is disposable; an endpoint left from an earlier run
@@ -384,7 +384,7 @@ class DeliveryBench:
     def _sweep_loop(self) -> None:
         from django.db import connection
 
-        from bridges.services import webhooks
+        from bridges.webhooks import services as webhooks
 
         while not self._stop.wait(SWEEP_INTERVAL):
             try:
@@ -417,7 +417,7 @@ class DeliveryBench:
         from django.utils import timezone
 
         from bridges.models import WebhookDelivery
-        from bridges.services import webhooks
+        from bridges.webhooks import services as webhooks
         from orderflow.models import OutboxEvent, new_public_id
 
         now = timezone.now()
@@ -624,7 +624,7 @@ class DeliveryBench:
 def webhooks_batch_size(endpoint) -> int:
     """Deliveries one claim takes for this endpoint (ORDERFLOW_WEBHOOK_BATCH, capped by
     ORDERFLOW_WEBHOOK_BATCH_SECONDS / timeout)."""
-    from bridges.services import webhooks
+    from bridges.webhooks import services as webhooks
 
     return webhooks._batch_size(endpoint)
 

@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import NamedTuple
 
-from bridges.signing import sign
+from bridges.hmac.signing import sign
 
 API = "/api/v1"
 SKUS = ("COF-BM-250", "TEA-GIN-20", "RICE-5KG")  # three active demo products

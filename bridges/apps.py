@@ -6,4 +6,4 @@ class BridgesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from bridges.api import schema  # noqa: F401  registers the OpenAPI auth extension
+        from bridges.access import schema  # noqa: F401  registers the OpenAPI auth extension

@@ -53,8 +53,6 @@ class Config:
     webhook_lease_margin: int = 30
     webhook_gather_ms: int = 100
     durable_cart_edits: bool = False
-    transaction_log_batch_seconds: float = 0.25
-    transaction_log_batch_rows: int = 100
 
     @property
     def uses_postgres(self) -> bool:
@@ -314,10 +312,6 @@ def load(env: dict | None = None) -> Config:
         webhook_lease_margin=parse_int(env, "ORDERFLOW_WEBHOOK_LEASE_MARGIN", 30, minimum=1),
         webhook_gather_ms=parse_int(env, "ORDERFLOW_WEBHOOK_GATHER_MS", 100),
         durable_cart_edits=parse_bool(env, "ORDERFLOW_DURABLE_CART_EDITS", False),
-        transaction_log_batch_seconds=parse_int(
-            env, "ORDERFLOW_TRANSACTION_LOG_BATCH_MS", 250) / 1000,
-        transaction_log_batch_rows=parse_int(env, "ORDERFLOW_TRANSACTION_LOG_BATCH_ROWS", 100,
-                                             minimum=1),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from celery import current_app
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 
@@ -37,7 +39,6 @@ def _require_transaction(what: str) -> None:
         )
 
 
-DISPATCH_TASK = "bridges.tasks.dispatch_outbox_task"
 WAKE = "outbox"  # see orderflow.wakeup: one wake-up per dispatcher run, not per transaction
 WAKE_FLAG = wakeup.flag_key(WAKE)
 
@@ -58,11 +59,10 @@ def wake_flag_clear() -> None:
 
 
 def wake_dispatcher() -> None:
-    """Wake the dispatcher unless it is already on its way. Sent by name so the kernel does
-    not import the bridges app."""
-    from orderflow.celery import app
-
-    wakeup.wake(WAKE, lambda: app.send_task(DISPATCH_TASK, retry=False))
+    """Wake the dispatcher unless it is already on its way. The task is sent by the name in
+    ``settings.ORDERFLOW_OUTBOX_DISPATCH_TASK`` (project wiring): the kernel names no app."""
+    wakeup.wake(WAKE, lambda: current_app.send_task(settings.ORDERFLOW_OUTBOX_DISPATCH_TASK,
+                                                    retry=False))
 
 
 _dispatch_after_commit = wake_dispatcher

@@ -75,7 +75,7 @@ class Principal:
 
 
 def principal_from_request(request) -> Principal:
-    """The principal DRF authenticated (see bridges.api.authentication)."""
+    """The principal DRF authenticated (see bridges.access.authentication)."""
     user = getattr(request, "user", None)
     api_key = getattr(user, "api_key", None)
     if api_key is not None:

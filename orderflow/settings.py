@@ -47,7 +47,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "bridges.logging.TransactionLogMiddleware",
+    "bridges.txlog.middleware.TransactionLogMiddleware",
     "orderflow.carddata.CardDataGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -132,7 +132,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # The first class names the WWW-Authenticate scheme of a 401.
-        "bridges.api.authentication.ApiKeyAuthentication",
+        "bridges.access.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -195,6 +195,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 ORDERFLOW_DEFAULT_CURRENCY = "JMD"
 ORDERFLOW_HEALTHZ_TIMEOUT_SECONDS = 2.0
 ORDERFLOW_OUTBOX_RETENTION = timedelta(days=30)
+# The task the kernel's outbox wakes after commit (sent by name: the kernel imports no app).
+ORDERFLOW_OUTBOX_DISPATCH_TASK = "bridges.tasks.dispatch_outbox_task"
 ORDERFLOW_SHOPPER_TOKEN_TTL = timedelta(hours=1)
 # Server processes reuse an API key or bridge connection row they read for this long: a
 # revoked key or disabled connection is refused everywhere within these seconds (at once by
@@ -213,10 +215,6 @@ ORDERFLOW_TRUSTED_PROXY_HOPS = CONFIG.trusted_proxy_hops
 ORDERFLOW_BRIDGE_MAX_BODY = 1024 * 1024
 ORDERFLOW_SECRET_ROTATION_GRACE = timedelta(hours=24)
 ORDERFLOW_TRANSACTION_LOG_RETENTION = timedelta(days=30)
-# Each server process writes its transaction-log entries together (bridges/logging.py): what
-# gathered in this many seconds, or as soon as this many wait. 0: each entry as its request ends.
-ORDERFLOW_TRANSACTION_LOG_BATCH_SECONDS = CONFIG.transaction_log_batch_seconds
-ORDERFLOW_TRANSACTION_LOG_BATCH_ROWS = CONFIG.transaction_log_batch_rows
 # Outbound webhooks
 ORDERFLOW_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private  # hosts/CIDRs for local receivers
 ORDERFLOW_WEBHOOK_RETRY_SCHEDULE = CONFIG.webhook_retry_schedule  # seconds after each failure
@@ -247,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "prune-webhook-log": {
         "task": "bridges.tasks.prune_webhook_log_task",
+        "schedule": timedelta(hours=1),
+    },
+    "prune-export-runs": {
+        "task": "bridges.tasks.prune_export_runs_task",
         "schedule": timedelta(hours=1),
     },
     "cancel-unpaid-orders": {

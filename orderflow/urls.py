@@ -8,7 +8,8 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("carts.api.urls")),
     path("", include("orders.api.urls")),
-    path("", include("bridges.api.urls")),
+    path("", include("bridges.access.api.urls")),
+    path("", include("bridges.webhooks.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,7 +18,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("bridge/", include("bridges.urls")),
+    path("bridge/", include("bridges.hmac.urls")),
     # Unknown API paths answer problem+json even with DEBUG on, never an HTML page.
     re_path(r"^(api|bridge)/", views.api_not_found),
 ]

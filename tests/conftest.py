@@ -30,21 +30,12 @@ def pytest_sessionstart(session):
 def _fresh_api_key_cache():
     """Each test starts with no API key or connection rows cached from another test's
     rolled-back data."""
-    from bridges.api.authentication import api_key_cache_forget
-    from bridges.selectors import connection_cache_forget
+    from bridges.access.authentication import api_key_cache_forget
+    from bridges.access.selectors import connection_cache_forget
 
     api_key_cache_forget()
     connection_cache_forget()
     yield
-
-
-@pytest.fixture(autouse=True)
-def _transaction_log_inline(settings):
-    """Log entries are written as each request ends, on the test's own connection (inside
-    its transaction, rolled back with it). The batched writer of server processes, which
-    writes on a connection of its own, has its own tests
-    (tests/bridges/test_transaction_log_batch.py, tests/e2e/test_transaction_log_exit.py)."""
-    settings.ORDERFLOW_TRANSACTION_LOG_BATCH_SECONDS = 0
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from rest_framework.test import APIClient
 
+from bridges.access.services import api_key_create
 from bridges.constants import KeyKind
-from bridges.services import api_key_create
 from fulfillment.constants import RateBasis
 from fulfillment.models import ShippingMethod, ShippingRate
 from tests import factories

@@ -9,8 +9,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bridges.api.permissions import SecretKey, StorefrontKey
-from bridges.idempotency import run_idempotent
+from bridges.access.idempotency import run_idempotent
+from bridges.access.permissions import SecretKey, StorefrontKey
 from carts import services
 from carts.api import serializers as s
 from carts.models import Cart

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from bridges.api.permissions import StorefrontKey, is_storefront
+from bridges.access.permissions import StorefrontKey, is_storefront
 from catalog.api.filters import ProductFilter
 from catalog.api.serializers import ProductSerializer
 from catalog.models import Product

@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter
 
-# Every POST that creates something accepts it (see bridges.idempotency).
+# Every POST that creates something accepts it (see bridges.access.idempotency).
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
                         "pattern": "^[ -~]+$"}, OpenApiParameter.HEADER,

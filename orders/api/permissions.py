@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from bridges.api.permissions import SecretKey, ShopperToken, is_storefront
+from bridges.access.permissions import SecretKey, ShopperToken, is_storefront
 from orderflow.api.permissions import IsStaffWithModelPerms
 
 

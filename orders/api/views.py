@@ -10,7 +10,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bridges.idempotency import run_idempotent
+from bridges.access.idempotency import run_idempotent
 from orderflow.api.pagination import CursorPage
 from orderflow.api.schema import IDEMPOTENCY
 from orderflow.errors import NotFound

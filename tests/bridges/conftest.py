@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from bridges.access.services import connection_create
+from bridges.hmac.signing import sign
 from bridges.models import BridgeScope
-from bridges.services import connection_create
-from bridges.signing import sign
 from tests.storefront import build_storefront
 
 

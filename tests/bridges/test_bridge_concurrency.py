@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
+from bridges.access.services import connection_create
 from bridges.models import BridgeScope
-from bridges.services import connection_create
 from carts.models import Cart
 from tests.storefront import build_storefront
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bridges.client import BridgeClient, BridgeError
+from bridges.access.services import connection_create
+from bridges.hmac.client import BridgeClient, BridgeError
 from bridges.models import BridgeScope
-from bridges.services import connection_create
 from orders.models import Order
 from tests.storefront import build_storefront
 

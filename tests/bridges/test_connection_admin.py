@@ -65,7 +65,7 @@ def test_staff_without_settings_manage_cannot_see_or_reveal(client, channel):
     user = factories.StaffUserFactory()
     user.user_permissions.remove(Permission.objects.get(codename="settings_manage"))
     client.force_login(user)
-    from bridges.services import connection_create
+    from bridges.access.services import connection_create
 
     connection = connection_create(name="x", channel=channel, scopes=[])
     assert client.get("/admin/bridges/inboundconnection/").status_code == 403

@@ -29,9 +29,10 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from bridges.constants import ExportRunStatus
+from bridges.exports import services as exports
+from bridges.exports.tasks import retry_exports_task, run_export_task
 from bridges.models import ExportRun, ExportSchedule, TransactionLog
-from bridges.services import exports
-from bridges.signing import webhook_secret_new
+from bridges.webhooks.signing import webhook_secret_new
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.timeline import Actor
 from orders import services as order_services
@@ -318,10 +319,10 @@ def test_a_failed_upload_keeps_the_watermark_and_the_retry_sends_the_same_orders
     assert SCHEDULE[0] * 0.8 <= wait <= SCHEDULE[0] * 1.2  # the first backoff window
     assert TransactionLog.objects.get(kind="export").status_code == 500
 
-    assert exports.export_runs_retry_due()["due"] == 0  # not due yet
+    assert retry_exports_task()["due"] == 0  # not due yet
     c = make_order(channel=web)  # changed meanwhile
     time_travel(failed)
-    assert exports.export_runs_retry_due() == {"reclaimed": 0, "due": 1, "queued": 1}
+    assert retry_exports_task() == {"reclaimed": 0, "due": 1, "queued": 1}
 
     retry = schedule.runs.order_by("-id").first()
     assert (retry.trigger, retry.attempt, retry.status) == ("retry", 2, "succeeded")
@@ -332,7 +333,7 @@ def test_a_failed_upload_keeps_the_watermark_and_the_retry_sends_the_same_orders
     assert watermark(schedule) == retry.changed_until
     failed.refresh_from_db()
     assert failed.next_attempt_at is None  # consumed
-    assert exports.export_runs_retry_due()["due"] == 0
+    assert retry_exports_task()["due"] == 0
     assert TransactionLog.objects.filter(kind="export").count() == 2  # one per upload
 
 
@@ -345,7 +346,7 @@ def test_retry_after_is_honoured_and_retries_stop_at_max_attempts(rx, web, eager
     wait = (first.next_attempt_at - first.finished_at).total_seconds()
     assert 119 <= wait <= 121
     time_travel(first)
-    exports.export_runs_retry_due()
+    retry_exports_task()
     second = schedule.runs.order_by("-id").first()
     assert (second.attempt, second.status, second.next_attempt_at) == (2, "failed", None)
     assert watermark(schedule) is None
@@ -449,11 +450,11 @@ def test_a_run_whose_worker_died_is_taken_back_and_retried(tmp_path, web, eager)
     ExportRun.objects.filter(pk=stuck.pk).update(
         started_at=timezone.now() - exports.RUN_LEASE - timedelta(seconds=1))
 
-    assert exports.export_runs_retry_due()["reclaimed"] == 1
+    assert retry_exports_task()["reclaimed"] == 1
     stuck.refresh_from_db()
     assert stuck.status == "failed" and "worker stopped" in stuck.error
     time_travel(stuck)
-    exports.export_runs_retry_due()
+    retry_exports_task()
     retry = schedule.runs.order_by("-id").first()
     assert (retry.trigger, retry.attempt, retry.status, retry.order_count) == (
         "retry", 2, "succeeded", 1)
@@ -557,8 +558,6 @@ def test_an_inactive_schedule_does_not_run(tmp_path, web):
 
 
 def test_the_beat_task_runs_the_schedule(tmp_path, web, eager):
-    from bridges.tasks import run_export_task
-
     make_order(channel=web)
     schedule = to_directory(tmp_path)
     kwargs = json.loads(schedule.periodic_task.kwargs)
@@ -701,8 +700,8 @@ def test_old_runs_are_pruned_but_each_schedules_latest_stays(tmp_path):
 
     from django.utils import timezone
 
+    from bridges.exports.services import export_runs_prune, export_schedule_create
     from bridges.models import ExportRun
-    from bridges.services.exports import export_runs_prune, export_schedule_create
 
     schedule = export_schedule_create(name="Prune", cron="0 * * * *", destination="directory",
                                       directory=str(tmp_path))

@@ -5,7 +5,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridges.redaction import SECRET_KEY_NAMES, _mentions_secret, redact_body
+from bridges.txlog.redaction import SECRET_KEY_NAMES, _mentions_secret, redact_body
 
 
 def test_a_body_with_nothing_to_hide_is_kept_as_sent():

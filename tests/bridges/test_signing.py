@@ -1,6 +1,6 @@
 """Signature vectors any language can check itself against (computed with openssl)."""
 
-from bridges.signing import canonical_message, sign
+from bridges.hmac.signing import canonical_message, sign
 
 SECRET = "ofs_test_vector_secret"
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bridges.constants import DeliveryStatus
 from bridges.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from bridges.services import webhooks
+from bridges.webhooks import services as webhooks
 from orderflow.outbox import emit
 from tests import factories
 from tests.receiver import Receiver

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from bridges.constants import DeliveryStatus
 from bridges.models import IdempotencyKey, TransactionLog, WebhookDelivery, WebhookEndpoint
-from bridges.services import webhooks
+from bridges.webhooks import services as webhooks
 from orderflow.outbox import emit
 from orderflow.wsgi import application
 from tests import factories

@@ -20,7 +20,8 @@ from standardwebhooks import Webhook
 
 from bridges.constants import AttemptOutcome, DeliveryStatus, Ordering
 from bridges.models import TransactionLog, WebhookAttempt, WebhookDelivery
-from bridges.services import webhooks
+from bridges.webhooks import outbound
+from bridges.webhooks import services as webhooks
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import Channel
 from orderflow.outbox import emit
@@ -365,8 +366,8 @@ def test_acknowledgement_rules(rx, rule, value, field, body, ok):
 def test_jitter_spreads_retries_around_the_schedule():
     rng = random.Random(7)
     with override_settings(ORDERFLOW_WEBHOOK_RETRY_SCHEDULE=SCHEDULE):
-        delays = [webhooks.retry_delay(2, rng=rng) for _ in range(200)]
-        beyond = webhooks.retry_delay(12, rng=rng)
+        delays = [outbound.retry_delay(2, rng=rng) for _ in range(200)]
+        beyond = outbound.retry_delay(12, rng=rng)
     assert all(240 <= d <= 360 for d in delays)
     assert max(delays) - min(delays) > 60  # actually jittered
     assert 36000 * 0.8 <= beyond <= 36000 * 1.2

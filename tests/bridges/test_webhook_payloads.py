@@ -30,10 +30,10 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
-from bridges import outbound
 from bridges.events import EVENT_TYPES
 from bridges.models import WebhookDelivery, WebhookEndpoint
-from bridges.services import webhooks
+from bridges.webhooks import outbound
+from bridges.webhooks import services as webhooks
 from carts.constants import CartStatus
 from catalog.models import Product
 from catalog.services import product_adjust_stock

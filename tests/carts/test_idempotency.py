@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from bridges.access.services import idempotency_keys_prune
 from bridges.models import IdempotencyKey
-from bridges.services import idempotency_keys_prune
 from carts.models import Cart, CartLine
 from orders.models import Order
 from tests import factories

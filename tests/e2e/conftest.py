@@ -304,7 +304,7 @@ def private_redis(e2e_services, tmp_path):
 def sweeper(e2e_services):
     """Stands in for beat: ``sweeper.until(predicate)`` runs ``webhooks_sweep()`` in the test
     process every ``interval`` seconds until the predicate holds (beat would every 30 s)."""
-    from bridges.services import webhooks
+    from bridges.webhooks import services as webhooks
 
     class Sweeper:
         def __init__(self):

@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 
 from bridges.constants import AttemptOutcome, DeliveryStatus, Ordering
 from bridges.models import WebhookAttempt, WebhookDelivery
-from bridges.services import webhooks
+from bridges.webhooks import services as webhooks
 from orderflow.models import OutboxEvent
 from orderflow.outbox import emit
 from orders.models import Order

@@ -5,6 +5,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from bridges.tasks import dispatch_outbox_task
 from orderflow import outbox
 
 pytestmark = pytest.mark.skipif(
@@ -44,7 +45,8 @@ def test_a_committed_emit_queues_the_dispatch_task(broker):
         outbox.emit("order.created", {"number": "OF-1"})
         outbox.emit("order.confirmed", {"number": "OF-1"})
     (message,) = broker.lrange("celery", 0, -1)
-    assert json.loads(message)["headers"]["task"] == outbox.DISPATCH_TASK
+    assert json.loads(message)["headers"]["task"] == settings.ORDERFLOW_OUTBOX_DISPATCH_TASK
+    assert settings.ORDERFLOW_OUTBOX_DISPATCH_TASK == dispatch_outbox_task.name  # the real task
 
 
 def test_a_dispatcher_chain_keeps_the_wake_up_and_a_second_chain_stands_down(broker):

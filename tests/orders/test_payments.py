@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridges.access.services import api_key_create
 from bridges.constants import KeyKind
-from bridges.services import api_key_create
 from orderflow.models import OutboxEvent
 from orders.constants import PaymentStatus
 from orders.models import Order, SupplierOrder

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bridges.keys import hash_key
+from bridges.access.keys import hash_key
 from bridges.models import ApiKey
 from tests import factories
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bridges.keys import SHOPPER_TOKEN_SALT
+from bridges.access.keys import SHOPPER_TOKEN_SALT
+from bridges.access.services import api_key_revoke
 from bridges.models import ApiKey
-from bridges.services import api_key_revoke
 from orderflow.timeline import Actor
 from tests import factories
 
@@ -46,7 +46,7 @@ def test_revoked_key_is_401(shop):
 def test_a_key_revoked_by_another_process_is_refused_once_the_cache_entry_expires(shop):
     from django.test import override_settings
 
-    from bridges.api.authentication import api_key_cache_forget
+    from bridges.access.authentication import api_key_cache_forget
 
     client = shop.client(shop.secret)
     assert client.get("/api/v1/products").status_code == 200
@@ -102,7 +102,7 @@ def test_bad_and_expired_tokens_are_401(shop, settings):
 
 
 def test_token_works_only_with_the_key_it_was_issued_to(shop):
-    from bridges.services import api_key_create
+    from bridges.access.services import api_key_create
 
     _, other_secret = api_key_create(name="other", kind="sec", mode="test", channel=shop.channel)
     token = shop.token_for(factories.CustomerFactory())
@@ -152,7 +152,7 @@ def test_another_shoppers_cart_and_order_are_404(shop):
 
 
 def test_another_channels_key_cannot_see_the_cart(shop):
-    from bridges.services import api_key_create
+    from bridges.access.services import api_key_create
 
     b2b = factories.ChannelFactory(code="B2B_PORTAL")
     _, b2b_key = api_key_create(name="b2b", kind="sec", mode="test", channel=b2b)

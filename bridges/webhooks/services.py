@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -33,11 +32,12 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bridges import outbound
+from bridges.access.keys import secret_rotate, secrets_in_force
 from bridges.constants import AckRule, AttemptOutcome, DeliveryStatus, Ordering
-from bridges.keys import secret_rotate, secrets_in_force
 from bridges.models import TransactionLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from bridges.signing import webhook_secret_new, webhook_signatures
+from bridges.webhooks import outbound
+from bridges.webhooks.outbound import retry_after_seconds, retry_delay
+from bridges.webhooks.signing import webhook_secret_new, webhook_signatures
 from orderflow import wakeup
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import OutboxEvent
@@ -62,6 +62,8 @@ TEST_EVENT = "webhook.test"
 DISPATCH_BATCH = 500  # outbox events fanned out per transaction
 UNREACHABLE = {"dns", "connect", "timeout", "refused", "tls"}  # outbound.Response.error_kind
 SHORT_RETRY_SECONDS = 60  # retries due sooner than this are woken by a countdown task
+# The delivery task (bridges.webhooks.tasks), sent by name: tasks import services, not back.
+DELIVER_TASK = "bridges.tasks.deliver_webhooks_task"
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -531,30 +533,6 @@ def _judge(endpoint: WebhookEndpoint, response: outbound.Response) -> tuple[str,
     return AttemptOutcome.RETRY, f"HTTP {status}", False
 
 
-def retry_after_seconds(response: outbound.Response, now: datetime) -> float | None:
-    if response.status not in (429, 503):
-        return None
-    raw = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
-    if not raw:
-        return None
-    raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - now).total_seconds()) if when.tzinfo else None
-
-
-def retry_delay(series_attempts: int, *, rng: random.Random | None = None) -> float:
-    """Seconds before the next try after ``series_attempts`` failed tries, with jitter."""
-    schedule = settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE
-    base = schedule[min(series_attempts, len(schedule)) - 1]
-    jitter = settings.ORDERFLOW_WEBHOOK_RETRY_JITTER
-    return base * (rng or random).uniform(1 - jitter, 1 + jitter)
-
-
 # --- recording ---------------------------------------------------------------------------------
 
 @transaction.atomic
@@ -846,18 +824,17 @@ def endpoint_wake_name(endpoint_id: int) -> str:
 def enqueue_delivery(endpoint_id: int, *, countdown: float | None = None) -> None:
     """Hand an endpoint's due deliveries to a worker: at once (coalesced — no second task
     while one that has not started yet is queued, see orderflow.wakeup) or after
-    ``countdown`` seconds for a retry."""
-    from bridges.tasks import deliver_webhooks_task
-
+    ``countdown`` seconds for a retry. Sent by name (``DELIVER_TASK``): the task module
+    imports this one, never the other way round."""
     if countdown:
         try:
-            deliver_webhooks_task.apply_async(args=[endpoint_id], countdown=countdown,
-                                              retry=False)
+            current_app.send_task(DELIVER_TASK, args=[endpoint_id], countdown=countdown,
+                                  retry=False)
         except Exception as exc:  # noqa: BLE001 - the sweeper enqueues it later
             logger.warning("could not schedule the retry for endpoint %s: %s", endpoint_id, exc)
         return
     wakeup.wake(endpoint_wake_name(endpoint_id),
-                lambda: deliver_webhooks_task.apply_async(args=[endpoint_id], retry=False))
+                lambda: current_app.send_task(DELIVER_TASK, args=[endpoint_id], retry=False))
 
 
 def _enqueue_on_commit(endpoint_id: int) -> None:

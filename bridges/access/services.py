@@ -1,4 +1,5 @@
-"""Credentials (API keys, bridge connections) and the housekeeping of bridge records."""
+"""Credentials (API keys, bridge connections) and the housekeeping of the records they leave
+(idempotency keys, replay nonces, transaction-log entries)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,24 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bridges.api.authentication import api_key_cache_forget
-from bridges.keys import (
+from bridges.access.authentication import api_key_cache_forget
+from bridges.access.keys import (
     display_prefix,
     generate_key,
     hash_key,
     secret_rotate,
     secrets_in_force,
 )
+from bridges.access.network import parse_allow_list
+from bridges.access.selectors import connection_cache_forget
 from bridges.models import (
     ApiKey,
     BridgeScope,
     IdempotencyKey,
     InboundConnection,
+    ReplayNonce,
     TransactionLog,
 )
-from bridges.network import parse_allow_list
-from bridges.selectors import connection_cache_forget
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.timeline import Actor
 
@@ -152,9 +154,10 @@ def connection_valid_secrets(connection: InboundConnection) -> list[str]:
 
 
 def bridge_records_prune() -> dict:
-    """Expired replay nonces and transaction-log entries past their retention."""
-    from bridges import replay
-
-    cutoff = timezone.now() - settings.ORDERFLOW_TRANSACTION_LOG_RETENTION
+    """Expired replay nonces (bridges.hmac.replay) and transaction-log entries past their
+    retention."""
+    now = timezone.now()
+    nonces, _ = ReplayNonce.objects.filter(expires_at__lte=now).delete()
+    cutoff = now - settings.ORDERFLOW_TRANSACTION_LOG_RETENTION
     logs, _ = TransactionLog.objects.filter(created_at__lt=cutoff).delete()
-    return {"nonces": replay.prune(), "log_entries": logs}
+    return {"nonces": nonces, "log_entries": logs}

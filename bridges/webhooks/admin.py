@@ -3,7 +3,7 @@ replay) and the delivery log. Registered on import from bridges/admin.py.
 
 Every page needs ``bridges.webhooks_manage`` (superusers have it). Nothing here writes a row:
 saving an endpoint, rotating its secret, sending a test event and replaying deliveries all call
-the services in ``bridges.services.webhooks``; deliveries and attempts are read-only.
+the services in ``bridges.webhooks.services``; deliveries and attempts are read-only.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from bridges.constants import DeliveryStatus
 from bridges.events import EVENT_TYPES
 from bridges.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from bridges.services.webhooks import (
+from bridges.webhooks.services import (
     TEST_EVENT,
     webhook_body,
     webhook_deliveries_replay,

@@ -26,12 +26,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bridges.api.permissions import is_storefront
+from bridges.access.idempotency import run_idempotent
+from bridges.access.permissions import is_storefront
 from bridges.constants import AckRule, AttemptOutcome, DeliveryStatus, Ordering
 from bridges.events import EVENT_TYPES
-from bridges.idempotency import run_idempotent
 from bridges.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from bridges.services.webhooks import (
+from bridges.webhooks.services import (
     EVENT_PATTERN,
     TEST_EVENT,
     webhook_body,

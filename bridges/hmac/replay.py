@@ -14,7 +14,6 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from bridges.models import ReplayNonce
-from orderflow.db import RELAX_COMMIT_SQL, relaxable_alone
 
 _redis_client = None
 
@@ -50,17 +49,13 @@ def first_use(*, client_id: str, signature: str, window_seconds: int) -> bool:
             raise ReplayGuardUnavailable(str(exc)) from exc
     now = timezone.now()
     table = ReplayNonce._meta.db_table
-    # One statement: insert, or take over a row whose window has passed; a row comes back
-    # only then. A live row with the same digest means this signature was already used.
-    # On its own (no transaction around it), its commit need not wait for the disk: the row
-    # is visible to every process at once, and the work the request does next commits after
-    # it, so whatever of that work is durable has made the row durable too (Redis, the
-    # other guard, keeps nothing on disk at all).
-    relax = f", {RELAX_COMMIT_SQL}" if relaxable_alone(connection) else ""
+    # One statement (SQLite and PostgreSQL): insert, or take over a row whose window has
+    # passed; a row comes back only then. A live row with the same digest means this
+    # signature was already used. A security record: it commits durably like any write.
     sql = (
         f"INSERT INTO {table} (digest, expires_at) VALUES (%s, %s) "
         f"ON CONFLICT (digest) DO UPDATE SET expires_at = excluded.expires_at "
-        f"WHERE {table}.expires_at <= %s RETURNING digest{relax}"
+        f"WHERE {table}.expires_at <= %s RETURNING digest"
     )
     try:
         with connection.cursor() as cursor:
@@ -68,8 +63,3 @@ def first_use(*, client_id: str, signature: str, window_seconds: int) -> bool:
             return cursor.fetchone() is not None
     except DatabaseError as exc:
         raise ReplayGuardUnavailable(str(exc)) from exc
-
-
-def prune() -> int:
-    deleted, _ = ReplayNonce.objects.filter(expires_at__lte=timezone.now()).delete()
-    return deleted

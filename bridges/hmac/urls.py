@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bridges.api.bridge import BridgeApi
+from bridges.hmac.views import BridgeApi
 
 app_name = "bridge"
 

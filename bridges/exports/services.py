@@ -13,8 +13,8 @@ answers (the webhook engine does the same):
 3. ``_run_record`` — one transaction: on success the run is ``succeeded`` and the watermark
    moves to the cutoff; on failure the run is ``failed``, the watermark stays where it was
    (the next run covers the same orders again, so nothing is skipped) and a retry is due at
-   ``next_attempt_at``, with the webhooks' backoff. ``export_runs_retry_due`` (beat) starts
-   the due retries and takes back runs whose worker died.
+   ``next_attempt_at``, with the webhooks' backoff. ``retry_exports_task`` (beat, in
+   bridges/exports/tasks.py) starts the due retries and takes back runs whose worker died.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from bridges import outbound
 from bridges.constants import ExportDestination, ExportFormat, ExportRunStatus
 from bridges.models import ExportRun, ExportSchedule, TransactionLog
-from bridges.services.webhooks import retry_after_seconds, retry_delay
-from bridges.signing import webhook_secret_new, webhook_signatures
+from bridges.webhooks import outbound
+from bridges.webhooks.outbound import retry_after_seconds, retry_delay
+from bridges.webhooks.signing import webhook_secret_new, webhook_signatures
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.timeline import Actor
 from orders.constants import OrderStatus
@@ -279,8 +279,9 @@ def export_schedule_delete(*, schedule: ExportSchedule) -> None:
 
 
 @transaction.atomic
-def export_schedule_run_now(*, schedule: ExportSchedule, actor: Actor) -> None:
-    """Queue a run after commit (the admin's "Run now")."""
+def export_schedule_run_now(*, schedule: ExportSchedule, actor: Actor) -> ExportSchedule:
+    """Check that the schedule may run now (the admin's "Run now"); the caller queues the
+    run after commit (``bridges.exports.tasks.export_enqueue``)."""
     locked = ExportSchedule.objects.select_for_update().get(pk=schedule.pk)
     if not locked.is_active:
         raise Conflict(f"{locked.name} is inactive: activate it to run it.",
@@ -289,22 +290,7 @@ def export_schedule_run_now(*, schedule: ExportSchedule, actor: Actor) -> None:
         raise Conflict(f"{locked.name} is already running; its run is on the list below.",
                        code="export_run_in_progress")
     logger.info("export %s requested by %s", locked.public_id, actor.display)
-    schedule_id = locked.pk
-    transaction.on_commit(lambda: export_enqueue(schedule_id, trigger=ExportRun.Trigger.MANUAL))
-
-
-def export_enqueue(schedule_id: int, *, trigger: str = ExportRun.Trigger.SCHEDULE) -> bool:
-    """Hand a run to a worker. A broker outage is logged, not raised: beat's next tick or the
-    retry sweep runs it later."""
-    from bridges.tasks import run_export_task
-
-    try:
-        run_export_task.apply_async(kwargs={"schedule_id": schedule_id, "trigger": trigger},
-                                    retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure
-        logger.warning("could not enqueue export of schedule %s: %s", schedule_id, exc)
-        return False
-    return True
+    return locked
 
 
 # --- what a run exports ------------------------------------------------------------------------
@@ -616,9 +602,11 @@ def _record(run: ExportRun, outcome: Outcome, *, now: datetime | None = None) ->
 
 # --- beat --------------------------------------------------------------------------------------
 
-def export_runs_retry_due() -> dict[str, int]:
-    """Beat's sweep: take back runs whose worker died (they fail and get a retry) and queue
-    every retry that is due. Queuing twice is harmless: a retry runs only while still due."""
+def export_runs_retry_due() -> tuple[int, list[int]]:
+    """Beat's sweep: take back runs whose worker died (they fail and get a retry); returns
+    how many were taken back and the schedules whose retry is due, for the caller to queue
+    (``bridges.exports.tasks``). Queuing twice is harmless: a retry runs only while still
+    due."""
     now = timezone.now()
     reclaimed = 0
     stale = list(ExportRun.objects.filter(status=ExportRunStatus.RUNNING,
@@ -637,9 +625,7 @@ def export_runs_retry_due() -> dict[str, int]:
     due = list(ExportRun.objects.filter(
         status=ExportRunStatus.FAILED, next_attempt_at__lte=now, schedule__is_active=True,
     ).values_list("schedule_id", flat=True).distinct().order_by())
-    queued = sum(export_enqueue(schedule_id, trigger=ExportRun.Trigger.RETRY)
-                 for schedule_id in due)
-    return {"reclaimed": reclaimed, "due": len(due), "queued": queued}
+    return reclaimed, due
 
 
 def export_runs_prune() -> int:

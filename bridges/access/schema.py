@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "bridges.api.authentication.ApiKeyAuthentication"
+    target_class = "bridges.access.authentication.ApiKeyAuthentication"
     name = "storefrontKey"
 
     def get_security_definition(self, auto_schema):

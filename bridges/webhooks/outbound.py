@@ -1,4 +1,5 @@
-"""Outbound HTTP for webhooks and exports: address policy, no redirects, bounded bodies.
+"""Outbound HTTP for webhooks and exports: address policy, no redirects, bounded bodies, and
+when to try again after a failure.
 
 A receiver URL must not let a staff member (or a DNS record they control) make the worker
 talk to the database, the cloud metadata service or anything else on the private network, so
@@ -11,17 +12,20 @@ address it checked (no second lookup an attacker could rebind), with the origina
 from __future__ import annotations
 
 import ipaddress
+import random
 import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from threading import Lock
 from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
 
-from bridges.redaction import MAX_BODY
+from bridges.txlog.redaction import MAX_BODY
 
 USER_AGENT = "OrderFlow-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
 KEPT_RESPONSE_HEADERS = 20
@@ -200,3 +204,29 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> R
         result.latency_ms = int((time.monotonic() - started) * 1000)
     result.error = result.error[:500]
     return result
+
+
+# --- when to try again -------------------------------------------------------------------------
+
+def retry_after_seconds(response: Response, now: datetime) -> float | None:
+    if response.status not in (429, 503):
+        return None
+    raw = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - now).total_seconds()) if when.tzinfo else None
+
+
+def retry_delay(series_attempts: int, *, rng: random.Random | None = None) -> float:
+    """Seconds before the next try after ``series_attempts`` failed tries, with jitter."""
+    schedule = settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE
+    base = schedule[min(series_attempts, len(schedule)) - 1]
+    jitter = settings.ORDERFLOW_WEBHOOK_RETRY_JITTER
+    return base * (rng or random).uniform(1 - jitter, 1 + jitter)

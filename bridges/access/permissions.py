@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from bridges.api.authentication import StorefrontUser
+from bridges.access.authentication import StorefrontUser
 from orderflow.api.permissions import IsStaffWithModelPerms
 
 

@@ -1,6 +1,6 @@
 """A small reference client for the OrderFlow HMAC bridge.
 
-    from bridges.client import BridgeClient
+    from bridges.hmac.client import BridgeClient
     bridge = BridgeClient("https://shop.example.com", client_id="…", secret="…")
     cart = bridge.call("cart.create", {})
     bridge.call("items.add", {"cart_id": cart["cart_id"], "sku": "COF-BM-250", "quantity": 2})
@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from bridges.signing import sign
+from bridges.hmac.signing import sign
 
 
 class BridgeError(Exception):

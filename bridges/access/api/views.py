@@ -3,8 +3,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bridges.api.permissions import SecretKey, is_storefront
-from bridges.keys import shopper_token_issue
+from bridges.access.keys import shopper_token_issue
+from bridges.access.permissions import SecretKey, is_storefront
 from customers.models import Customer
 from orderflow.errors import NotFound, ValidationFailed
 

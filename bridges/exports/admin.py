@@ -2,7 +2,7 @@
 now") and the run log. Registered on import from bridges/admin.py.
 
 Every page needs ``bridges.webhooks_manage``, like the webhook pages. Nothing here writes a row:
-saving, deleting and running a schedule go through ``bridges.services.exports``; runs are
+saving, deleting and running a schedule go through ``bridges.exports.services``; runs are
 read-only.
 """
 
@@ -14,14 +14,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from bridges.constants import ExportDestination, ExportRunStatus
-from bridges.models import ExportRun, ExportSchedule
-from bridges.services.exports import (
+from bridges.exports.services import (
     export_schedule_create,
     export_schedule_delete,
     export_schedule_run_now,
@@ -29,7 +29,9 @@ from bridges.services.exports import (
     export_schedule_validate,
     settle_seconds,
 )
-from bridges.webhook_admin import (
+from bridges.exports.tasks import export_enqueue
+from bridges.models import ExportRun, ExportSchedule
+from bridges.webhooks.admin import (
     SETTINGS_MANAGE,
     ReadOnlyMixin,
     WebhooksOnlyMixin,
@@ -256,10 +258,12 @@ class ExportScheduleAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
 
     def run_now_view(self, request, pk):
         schedule = self._schedule_for_post(request, pk)
-        run_service(request, export_schedule_run_now, schedule=schedule,
-                    actor=staff_actor(request),
-                    success=f"Export of {schedule.name} queued: it runs in the background and "
-                            f"appears under Recent runs (reload the page).")
+        if run_service(request, export_schedule_run_now, schedule=schedule,
+                       actor=staff_actor(request),
+                       success=f"Export of {schedule.name} queued: it runs in the background "
+                               f"and appears under Recent runs (reload the page).") is not None:
+            transaction.on_commit(
+                lambda: export_enqueue(schedule.pk, trigger=ExportRun.Trigger.MANUAL))
         return redirect("admin:bridges_exportschedule_change", schedule.pk)
 
     def reveal_view(self, request, pk):

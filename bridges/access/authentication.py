@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
-from bridges.credential_cache import CredentialCache
-from bridges.keys import hash_key, parse_key, shopper_token_read
+from bridges.access.credential_cache import CredentialCache
+from bridges.access.keys import hash_key, parse_key, shopper_token_read
 from bridges.models import ApiKey
 from customers.models import Customer
 
@@ -36,7 +36,7 @@ class StorefrontUser:
         return f"api key {self.api_key.prefix}"
 
 
-# Key hash -> the ApiKey row, kept a few seconds (see bridges.credential_cache).
+# Key hash -> the ApiKey row, kept a few seconds (see bridges.access.credential_cache).
 _keys = CredentialCache()
 
 

@@ -18,14 +18,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bridges import replay
-from bridges.actions import ACTIONS
-from bridges.idempotency import run_idempotent
+from bridges.access.idempotency import run_idempotent
+from bridges.access.network import client_ip, ip_allowed, parse_allow_list
+from bridges.access.selectors import connection_get
+from bridges.access.services import connection_valid_secrets
+from bridges.hmac import replay
+from bridges.hmac.actions import ACTIONS
+from bridges.hmac.signing import sign, signature_matches
 from bridges.models import InboundConnection
-from bridges.network import client_ip, ip_allowed, parse_allow_list
-from bridges.selectors import connection_get
-from bridges.services import connection_valid_secrets
-from bridges.signing import sign, signature_matches
 from orderflow.errors import DomainError, ValidationFailed
 from orderflow.models import ActorSource
 from orderflow.principals import Principal

@@ -1,0 +1,212 @@
+"""API keys, idempotency keys and bridge connections (the inspector) in the admin."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+
+from bridges.access.network import parse_allow_list
+from bridges.access.services import (
+    api_key_create,
+    api_key_rename,
+    api_key_revoke,
+    connection_create,
+    connection_rotate_secret,
+    connection_update,
+)
+from bridges.models import ApiKey, BridgeScope, IdempotencyKey, InboundConnection, TransactionLog
+from orderflow.admin import run_service
+from orderflow.timeline import Actor
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix_display", "kind", "mode", "channel", "active",
+                    "created_at", "revoked_at"]
+    list_filter = ["kind", "mode", "channel", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "public_id"]
+    list_select_related = ["channel"]
+    actions = ["revoke_selected"]
+    fields = ["name", "kind", "mode", "channel", "public_id", "prefix", "created_by",
+              "created_at", "revoked_at"]
+    readonly_fields = ["public_id", "prefix", "created_by", "created_at", "revoked_at"]
+
+    @admin.display(description="key")
+    def prefix_display(self, obj):
+        return format_html("<code>{}…</code>", obj.prefix)
+
+    @admin.display(boolean=True)
+    def active(self, obj):
+        return obj.is_active
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # a key's kind, mode and channel are fixed once issued
+            return [*self.readonly_fields, "kind", "mode", "channel"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            api_key_rename(api_key=obj, name=obj.name)
+            return
+        created, raw = api_key_create(name=obj.name, kind=obj.kind, mode=obj.mode,
+                                      channel=obj.channel, created_by=request.user)
+        obj.pk, obj.public_id = created.pk, created.public_id
+        messages.warning(
+            request,
+            format_html("Copy the key now — it is shown only this once: <code>{}</code>", raw),
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke_selected(self, request, queryset):
+        for api_key in queryset.filter(revoked_at__isnull=True):
+            run_service(request, api_key_revoke, api_key=api_key,
+                        actor=Actor.staff(request.user), success=f"Revoked {api_key}.")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: orders and carts keep pointing at their key
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ["principal", "key", "response_status", "created_at"]
+    search_fields = ["principal", "key"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["principal", "key", "request_hash", "response_status", "response_body",
+                       "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ConnectionForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=BridgeScope.choices,
+                                       widget=forms.CheckboxSelectMultiple, required=False)
+
+    class Meta:
+        model = InboundConnection
+        fields = ["name", "is_enabled", "channel", "scopes", "allowed_ips",
+                  "replay_window_seconds"]
+
+    def clean_allowed_ips(self):
+        value = self.cleaned_data["allowed_ips"]
+        try:
+            parse_allow_list(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return value
+
+
+class RotateForm(forms.Form):
+    grace_hours = forms.IntegerField(
+        min_value=0, max_value=24 * 30, initial=24,
+        help_text="How long the previous secret keeps working.")
+
+
+def can_manage_settings(user) -> bool:
+    return user.has_perm("bridges.settings_manage")
+
+
+@admin.register(InboundConnection)
+class InboundConnectionAdmin(admin.ModelAdmin):
+    """Bridges → Connections. The change page is the inspector: status, credentials (masked,
+    revealed to settings.manage), rotation, and recent requests."""
+
+    form = ConnectionForm
+    list_display = ["name", "client_id", "channel", "is_enabled", "scope_list",
+                    "replay_window_seconds", "created_at"]
+    list_filter = ["is_enabled", "channel"]
+    search_fields = ["name", "client_id", "public_id"]
+    list_select_related = ["channel"]
+    change_form_template = "admin/bridges/inboundconnection/change_form.html"
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes)
+
+    def has_view_permission(self, request, obj=None):
+        return can_manage_settings(request.user) and super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return can_manage_settings(request.user) and super().has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return can_manage_settings(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return can_manage_settings(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # disable instead: orders keep pointing at their connection
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in form.Meta.fields}
+        if change:
+            saved = connection_update(connection=obj, **data)
+        else:
+            saved = connection_create(created_by=request.user, **data)
+            messages.success(request, "Connection created: its client_id and secret are on "
+                                      "its page (reveal the secret there).")
+        obj.pk, obj.public_id, obj.client_id = saved.pk, saved.public_id, saved.client_id
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/reveal-secret/", self.admin_site.admin_view(self.reveal_view),
+                 name="bridges_inboundconnection_reveal"),
+            path("<int:pk>/rotate-secret/", self.admin_site.admin_view(self.rotate_view),
+                 name="bridges_inboundconnection_rotate"),
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        connection = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if connection is not None:
+            extra.update(self.inspector_context(request, connection, reveal=False))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def inspector_context(self, request, connection, *, reveal: bool) -> dict:
+        secret = connection.secret
+        grace = connection.previous_secret_expires_at
+        return {
+            "connection": connection,
+            "secret_display": secret if reveal else secret[:6] + "•" * 20,
+            "revealed": reveal,
+            "previous_valid_until": grace if grace and grace > timezone.now() else None,
+            "recent_requests": TransactionLog.objects.filter(connection=connection)[:20],
+            "rotate_form": RotateForm(),
+        }
+
+    def reveal_view(self, request, pk):
+        connection = get_object_or_404(InboundConnection, pk=pk)
+        if request.method != "POST" or not can_manage_settings(request.user):
+            raise PermissionDenied
+        return self._render_inspector(request, connection, reveal=True)
+
+    def _render_inspector(self, request, connection, *, reveal: bool):
+        context = {
+            **self.admin_site.each_context(request),
+            **self.inspector_context(request, connection, reveal=reveal),
+            "opts": self.model._meta,
+            "title": f"Connection {connection.name}",
+        }
+        return render(request, "admin/bridges/inboundconnection/secret.html", context)
+
+    def rotate_view(self, request, pk):
+        connection = get_object_or_404(InboundConnection, pk=pk)
+        if request.method != "POST" or not can_manage_settings(request.user):
+            raise PermissionDenied
+        form = RotateForm(request.POST)
+        if form.is_valid():
+            run_service(request, connection_rotate_secret, connection=connection,
+                        grace=timedelta(hours=form.cleaned_data["grace_hours"]),
+                        actor=Actor.staff(request.user),
+                        success="New secret issued; the previous one works until the grace "
+                                "period ends.")
+        return redirect("admin:bridges_inboundconnection_change", connection.pk)
