@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "quotes",
     "fulfillment",
     "bridges",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from rest_framework import serializers
 
 from bridges.models import BridgeScope
+from carts import presenters as cart_presenters
 from carts import services as cart_services
-from carts.api import serializers as cart_serializers
-from carts.api.views import cart_data, shipping_estimates_data
+from carts.presenters import cart_data, shipping_estimates_data
 from orderflow.principals import Principal
-from orders.api.serializers import OrderSerializer
+from orders.presenters import AddressSerializer, OrderSerializer
 from orders.selectors import order_get
 
 
@@ -21,15 +21,15 @@ class CartRef(serializers.Serializer):
     cart_id = serializers.CharField(max_length=40)
 
 
-class CartCreateInput(cart_serializers.CartCreateInput):
+class CartCreateInput(cart_presenters.CartCreateInput):
     pass
 
 
-class ItemsAddInput(CartRef, cart_serializers.CartLineAddInput):
+class ItemsAddInput(CartRef, cart_presenters.CartLineAddInput):
     pass
 
 
-class ItemsUpdateInput(CartRef, cart_serializers.CartLineUpdateInput):
+class ItemsUpdateInput(CartRef, cart_presenters.CartLineUpdateInput):
     line_id = serializers.CharField(max_length=40)
 
 
@@ -37,7 +37,7 @@ class ItemsRemoveInput(CartRef):
     line_id = serializers.CharField(max_length=40)
 
 
-class ShippingSelectInput(CartRef, cart_serializers.ShippingMethodInput):
+class ShippingSelectInput(CartRef, cart_presenters.ShippingMethodInput):
     pass
 
 
@@ -51,10 +51,10 @@ class CustomerInput(serializers.Serializer):
 class ConvertToOrderInput(CartRef):
     customer = CustomerInput(required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
-    payment = cart_serializers.PaymentInput()
+    payment = cart_presenters.PaymentInput()
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    shipping_address = cart_serializers.AddressSerializer(required=False)
-    billing_address = cart_serializers.AddressSerializer(required=False)
+    shipping_address = AddressSerializer(required=False)
+    billing_address = AddressSerializer(required=False)
 
 
 class OrderRef(serializers.Serializer):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from copy import copy
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -14,45 +12,20 @@ from bridges.access.permissions import SecretKey, StorefrontKey
 from carts import services
 from carts.api import serializers as s
 from carts.models import Cart
-from carts.pricing import price_cart
-from carts.selectors import cart_company, cart_get, cart_lines, cart_problems
-from fulfillment.selectors import shipping_method_list
+from carts.presenters import (
+    CartCreateInput,
+    CartLineAddInput,
+    CartLineUpdateInput,
+    CartSerializer,
+    ShippingEstimateSerializer,
+    ShippingMethodInput,
+    cart_data,
+    shipping_estimates_data,
+)
 from orderflow.api.schema import IDEMPOTENCY
 from orderflow.errors import ValidationFailed
-from orderflow.money import format_amount
 from orderflow.principals import principal_from_request
-from orders.api.serializers import OrderSerializer
-
-
-def cart_data(principal, cart_id: str | None = None, *, cart=None) -> dict:
-    """The cart as every client sees it (REST and bridge). Pass ``cart`` when a service just
-    returned it, to skip reading it again."""
-    if cart is None:
-        cart = cart_get(principal=principal, public_id=cart_id)
-    lines = cart_lines(cart=cart)
-    problems = cart_problems(cart=cart, lines=lines)
-    return s.CartSerializer(cart, context={"lines": lines, "problems": problems}).data
-
-
-def shipping_estimates_data(principal, cart_id: str) -> list[dict]:
-    """The shipping methods of the cart's channel and destination, priced for this cart."""
-    cart = cart_get(principal=principal, public_id=cart_id)
-    lines = cart_lines(cart=cart, for_pricing=True)
-    country = (cart.shipping_address or {}).get("country")
-    estimates = []
-    for method in shipping_method_list(channel=cart.channel, country=country):
-        priced = price_cart(cart=_with_method(cart, method), lines=lines,
-                            company=cart_company(cart))
-        estimates.append({
-            "code": method.code, "name": method.name,
-            "price": format_amount(priced.shipping_total, cart.currency)
-            if priced.shipping_available else None,
-            "currency": cart.currency,
-            "estimated_days_min": method.estimated_days_min,
-            "estimated_days_max": method.estimated_days_max,
-            "selected": method.pk == cart.shipping_method_id,
-        })
-    return estimates
+from orders.presenters import OrderSerializer
 
 
 def cart_response(request, cart_id: str | None = None, *, cart=None,
@@ -73,14 +46,14 @@ class StorefrontApi(APIView):
 
 
 class CartCreateApi(StorefrontApi):
-    @extend_schema(summary="Create a cart", request=s.CartCreateInput,
-                   parameters=[IDEMPOTENCY], responses={201: s.CartSerializer})
+    @extend_schema(summary="Create a cart", request=CartCreateInput,
+                   parameters=[IDEMPOTENCY], responses={201: CartSerializer})
     def post(self, request):
         """A cart for the shopper of the token (anonymous without one), in the key's channel;
         optionally with its addresses and shipping method (the same checks as
         ``PUT …/addresses`` and ``POST …/shipping-method``)."""
         principal = principal_from_request(request)
-        data = validated(s.CartCreateInput, request)
+        data = validated(CartCreateInput, request)
 
         def work():
             if principal.api_key is None:
@@ -99,19 +72,19 @@ class CartCreateApi(StorefrontApi):
 
 
 class CartDetailApi(StorefrontApi):
-    @extend_schema(summary="Get a cart", responses={200: s.CartSerializer})
+    @extend_schema(summary="Get a cart", responses={200: CartSerializer})
     def get(self, request, cart_id):
         return cart_response(request, cart_id)
 
 
 class CartLinesApi(StorefrontApi):
-    @extend_schema(summary="Add a line", request=s.CartLineAddInput, parameters=[IDEMPOTENCY],
-                   responses={201: s.CartSerializer})
+    @extend_schema(summary="Add a line", request=CartLineAddInput, parameters=[IDEMPOTENCY],
+                   responses={201: CartSerializer})
     def post(self, request, cart_id):
         """Add ``sku`` + ``quantity`` (base units) or ``sku`` + ``order_uom`` +
         ``order_quantity``; a sku already in the cart merges into its line."""
         principal = principal_from_request(request)
-        data = validated(s.CartLineAddInput, request)
+        data = validated(CartLineAddInput, request)
 
         def work():
             cart = services.cart_add_line(principal=principal, cart_id=cart_id, **data)
@@ -121,15 +94,15 @@ class CartLinesApi(StorefrontApi):
 
 
 class CartLineApi(StorefrontApi):
-    @extend_schema(summary="Change a line", request=s.CartLineUpdateInput,
-                   responses={200: s.CartSerializer})
+    @extend_schema(summary="Change a line", request=CartLineUpdateInput,
+                   responses={200: CartSerializer})
     def patch(self, request, cart_id, line_id):
-        data = validated(s.CartLineUpdateInput, request)
+        data = validated(CartLineUpdateInput, request)
         cart = services.cart_update_line(principal=principal_from_request(request),
                                          cart_id=cart_id, line_id=line_id, **data)
         return cart_response(request, cart=cart)
 
-    @extend_schema(summary="Remove a line", request=None, responses={200: s.CartSerializer})
+    @extend_schema(summary="Remove a line", request=None, responses={200: CartSerializer})
     def delete(self, request, cart_id, line_id):
         cart = services.cart_remove_line(principal=principal_from_request(request),
                                          cart_id=cart_id, line_id=line_id)
@@ -137,7 +110,7 @@ class CartLineApi(StorefrontApi):
 
 
 class CartPriceApi(StorefrontApi):
-    @extend_schema(summary="Price the cart", request=None, responses={200: s.CartSerializer})
+    @extend_schema(summary="Price the cart", request=None, responses={200: CartSerializer})
     def post(self, request, cart_id):
         """Re-price every line (contract or list price, tiers, tax) and shipping; stamps
         ``priced_at``. Checkout needs a cart priced since its last change."""
@@ -147,7 +120,7 @@ class CartPriceApi(StorefrontApi):
 
 class CartAddressesApi(StorefrontApi):
     @extend_schema(summary="Set addresses", request=s.CartAddressesInput,
-                   responses={200: s.CartSerializer})
+                   responses={200: CartSerializer})
     def put(self, request, cart_id):
         data = validated(s.CartAddressesInput, request)
         cart = services.cart_set_addresses(principal=principal_from_request(request),
@@ -157,24 +130,17 @@ class CartAddressesApi(StorefrontApi):
 
 class CartShippingEstimatesApi(StorefrontApi):
     @extend_schema(summary="Shipping estimates",
-                   responses={200: s.ShippingEstimateSerializer(many=True)})
+                   responses={200: ShippingEstimateSerializer(many=True)})
     def get(self, request, cart_id):
         """The shipping methods of the cart's channel and destination, priced for this cart."""
         return Response(shipping_estimates_data(principal_from_request(request), cart_id))
 
 
-def _with_method(cart, method):
-    """A copy of ``cart`` with ``method`` chosen, for pricing a what-if."""
-    candidate = copy(cart)
-    candidate.shipping_method = method
-    return candidate
-
-
 class CartShippingMethodApi(StorefrontApi):
-    @extend_schema(summary="Choose the shipping method", request=s.ShippingMethodInput,
-                   responses={200: s.CartSerializer})
+    @extend_schema(summary="Choose the shipping method", request=ShippingMethodInput,
+                   responses={200: CartSerializer})
     def post(self, request, cart_id):
-        data = validated(s.ShippingMethodInput, request)
+        data = validated(ShippingMethodInput, request)
         cart = services.cart_set_shipping_method(principal=principal_from_request(request),
                                                  cart_id=cart_id, code=data["code"])
         return cart_response(request, cart=cart)

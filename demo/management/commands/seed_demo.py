@@ -7,16 +7,20 @@ is first created, and passwords are (re)set to the ones kept in var/demo-credent
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from bridges.access.keys import hash_key
+from bridges.access.services import api_key_create, api_key_revoke, connection_create
 from bridges.constants import KeyKind, KeyMode
-from bridges.keys import hash_key
 from bridges.models import ApiKey, BridgeScope, InboundConnection
-from bridges.services import api_key_create, api_key_revoke, connection_create
 from catalog.models import (
     PriceList,
     PriceListEntry,
@@ -30,10 +34,40 @@ from customers.constants import PaymentTerms
 from customers.models import Address, Company, CompanyApprover, Customer
 from fulfillment.constants import RateBasis
 from fulfillment.models import ShippingMethod, ShippingRate
-from orderflow import demo
 from orderflow.models import Channel
 from orderflow.timeline import Actor
 from orders.demo import seed_orders_demo
+
+# --- demo credentials: generated on first seed, kept under var/ (never in the repository) ---
+
+
+def credentials_path() -> Path:
+    return Path(settings.VAR_DIR) / "demo-credentials.json"
+
+
+def load_credentials() -> dict:
+    path = credentials_path()
+    if path.exists():
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            return {}
+    return {}
+
+
+def save_credentials(data: dict) -> None:
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
 
 D = Decimal
 
@@ -108,13 +142,13 @@ class Command(BaseCommand):
                             help="Print the credentials as one JSON object, nothing else.")
 
     def handle(self, *args, **options):
-        creds = demo.load_credentials()
+        creds = load_credentials()
         with transaction.atomic():
             self.seed_reference_data()
             creds = self.seed_people(creds)
             creds = self.seed_storefront_keys(creds)
             creds = self.seed_bridge(creds)
-        demo.save_credentials(creds)
+        save_credentials(creds)
         if options["json"]:
             self.stdout.write(json.dumps(creds, sort_keys=True))
         else:
@@ -222,7 +256,7 @@ class Command(BaseCommand):
 
     def seed_people(self, creds: dict) -> dict:
         User = get_user_model()
-        staff_password = creds.get("staff", {}).get("password") or demo.new_password()
+        staff_password = creds.get("staff", {}).get("password") or new_password()
         staff, _ = User.objects.get_or_create(username="admin",
                                               defaults={"email": "admin@example.com"})
         staff.is_staff = staff.is_superuser = staff.is_active = True
@@ -248,7 +282,7 @@ class Command(BaseCommand):
             email="buyer@kingston-cafes.example.com",
             defaults={"first_name": "Bria", "last_name": "Buyer", "company": company},
         )
-        approver_password = creds.get("approver", {}).get("password") or demo.new_password()
+        approver_password = creds.get("approver", {}).get("password") or new_password()
         approver_user, _ = User.objects.get_or_create(
             username="approver@kingston-cafes.example.com",
             defaults={"email": "approver@kingston-cafes.example.com"},
