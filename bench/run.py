@@ -55,25 +55,24 @@ Method
 The client threads share the machine's cores with the server: that is accepted, every
 ratio compares like with like. The exit code is 0 when the benchmark ran, whether or not the
 budgets passed (see ``pass``); non-zero only when the harness itself failed.
+
+Code: this module parses the options and runs the phases (``Bench``); ``bench/server.py``
+the database, pgbench and gunicorn; ``bench/report.py`` the JSON report and its budgets.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -82,42 +81,49 @@ if str(ROOT) not in sys.path:
 from bench import flow  # noqa: E402
 from bench.cpu import CpuMeter  # noqa: E402
 from bench.loadgen import PhaseResult, Session, combine, run_phase  # noqa: E402
+from bench.report import (  # noqa: E402
+    BRIDGE_OVERHEAD_BUDGET,
+    DELIVERY_P99_BUDGET_MS,
+    DELIVERY_RATIO_BUDGET,
+    add_delivery,
+    bridge_report,
+    build_bridge_only_report,
+    build_report,
+    check_interference,
+    check_pair_spread,
+    finish,
+    pgbench_floor,
+    ratio,
+    rps,
+)
+from bench.server import (  # noqa: E402
+    DB_NAME,
+    DEFAULT_SERVER,
+    HOST,
+    PGBENCH_SUFFIX,
+    HarnessError,
+    Server,
+    app_env,
+    count_bridge_queries,
+    count_queries,
+    database_name,
+    database_url,
+    drop_database,
+    init_pgbench,
+    log,
+    prepare_application,
+    recreate_database,
+    run,
+    run_pgbench,
+    with_database,
+)
 
-HOST = "127.0.0.1"
-WORKERS = 2
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
-DB_NAME = "orderflow_bench"
-PGBENCH_SUFFIX = "_pgbench"  # pgbench's database: the benchmark database's name + this
-PG_SCHEMES = {"postgres", "postgresql", "pgsql"}
-RESULTS = ROOT / "bench" / "results" / "latest.json"
-
-BUDGETS = {
-    "flows_vs_pgbench": 0.02,
-    "cart_get_vs_bare": 0.20,
-    "lines_add_vs_bare": 0.10,
-    "checkout_vs_bare": 0.04,
-}
-BRIDGE_OVERHEAD_BUDGET = 0.15  # the bridge flow's requests/s ≥ (1 - this) × the REST flow's
-DELIVERY_RATIO_BUDGET = 0.25   # worker deliveries/s ≥ this × the plain client loop's posts/s
-DELIVERY_P99_BUDGET_MS = 1000  # at half that rate: p99 of committed event → receiver's POST
 DELIVERY_EVENTS = 3000         # events of the max-throughput phase, posts of each floor phase
 MODES = ("all", "checkout", "bridge", "delivery")
 ERROR_REPORT_THRESHOLD = 0.01  # above this failure rate, print the first failing response
 PREPARE_TIMEOUT = 900.0        # seconds; bounds the untimed cart preparation
 POOL_MARGIN = 1.1              # prepared carts = estimated need × margin (+ one a client)
 MAX_ROUNDS = 4                 # pooled phases: at most this many prepare-and-run rounds
-BUSY_MACHINE_CORES = 0.25      # "other" CPU above this during a phase: other work interfered
-PAIR_SPREAD = 0.05             # bridge comparison: pairs' ratios further apart than this: noisy
-PGBENCH_REAP_WAIT = 0.5       # seconds after pgbench before its CPU is read (see run_pgbench)
-PGBENCH_SPREAD = 0.15          # the two pgbench runs further apart than this (of their mean): noisy
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-class HarnessError(Exception):
-    """The benchmark could not run (setup, server start, …): exit non-zero."""
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -159,260 +165,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.clients < 1 or args.seconds <= 0 or args.pgbench_seconds < 1:
         parser.error("--clients, --seconds and --pgbench-seconds must be positive")
     return args
-
-
-def database_url(env: dict[str, str]) -> str:
-    """The URL of the (disposable) benchmark database.
-
-    Never the developer's own database: DATABASE_URL only chooses the server.
-    """
-    if env.get("BENCH_DATABASE_URL"):
-        url = env["BENCH_DATABASE_URL"]
-    else:
-        server = DEFAULT_SERVER
-        if env.get("DATABASE_URL") and urlsplit(env["DATABASE_URL"]).scheme in PG_SCHEMES:
-            server = env["DATABASE_URL"]
-        parts = urlsplit(server)
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{DB_NAME}", parts.query, ""))
-    parts = urlsplit(url)
-    if parts.scheme not in PG_SCHEMES or not parts.path.strip("/"):
-        raise HarnessError(f"the benchmark needs a PostgreSQL database URL, got {url!r}")
-    return url
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def database_name(url: str) -> str:
-    return urlsplit(url).path.strip("/")
-
-
-# -- PostgreSQL -------------------------------------------------------------------------------
-
-def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_name(url)
-    try:
-        with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as exc:
-        raise HarnessError(f"could not recreate the database {name}: {exc}") from exc
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(database_name(url))))
-
-
-def libpq_args(url: str) -> tuple[list[str], dict[str, str]]:
-    """Command-line connection options and environment for pgbench."""
-    parts = urlsplit(url)
-    args = ["-h", parts.hostname or HOST, "-p", str(parts.port or 5432)]
-    if parts.username:
-        args += ["-U", parts.username]
-    env = dict(os.environ)
-    if parts.password:
-        env["PGPASSWORD"] = parts.password
-    return args, env
-
-
-def pgbench_binary() -> str:
-    found = shutil.which("pgbench")
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
-    if candidates:
-        return str(candidates[-1])
-    raise HarnessError("pgbench not found (install postgresql-client / postgresql-contrib)")
-
-
-def init_pgbench(url: str) -> None:
-    log(f"pgbench: initialising {database_name(url)} (scale 10)")
-    recreate_database(url)
-    conn_args, env = libpq_args(url)
-    run([pgbench_binary(), "-i", "-s", "10", "-q", *conn_args, database_name(url)], env=env)
-
-
-def run_pgbench(url: str, seconds: int) -> dict:
-    """One timed pgbench run on the database :func:`init_pgbench` prepared."""
-    conn_args, env = libpq_args(url)
-    log(f"pgbench: tpcb-like, 4 clients, 2 threads, {seconds} s")
-    meter = CpuMeter()
-    before, started = meter.snapshot(), time.perf_counter()
-    out = run([pgbench_binary(), "-c", "4", "-j", "2", "-T", str(seconds), "-b", "tpcb-like",
-               *conn_args, database_name(url)], env=env)
-    elapsed = time.perf_counter() - started
-    # pgbench's backends end as it exits; their CPU is counted once the postmaster has
-    # reaped them (cpu.py), which may be just after pgbench returns.
-    time.sleep(PGBENCH_REAP_WAIT)
-    cpu = meter.report(before, elapsed)
-    log(f"pgbench: cpu {cpu}")
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if not match:
-        raise HarnessError(f"could not read the tps from pgbench's output:\n{out}")
-    latency = re.search(r"latency average = ([\d.]+) ms", out)
-    return {"tps": float(match.group(1)),
-            "latency_avg_ms": float(latency.group(1)) if latency else None,
-            "cpu_cores": cpu}
-
-
-def pgbench_floor(runs: list[dict], seconds: int, warnings: list[str]) -> dict:
-    """The database floor: the mean of the runs around the flow, each one kept."""
-    for number, result in enumerate(runs, start=1):
-        check_interference(f"pgbench {number}", result["cpu_cores"], warnings)
-    values = [result["tps"] for result in runs]
-    tps = sum(values) / len(values)
-    spread = (max(values) - min(values)) / tps if tps else 0.0
-    if spread > PGBENCH_SPREAD:
-        message = (f"pgbench runs disagree by {spread:.0%} ({', '.join(map(str, values))} "
-                   "tps): the machine's speed changed during the run")
-        warnings.append(message)
-        log(message)
-    latencies = [r["latency_avg_ms"] for r in runs if r["latency_avg_ms"] is not None]
-    return {"tps": round(tps, 2),
-            "latency_avg_ms": round(sum(latencies) / len(latencies), 3) if latencies else None,
-            "clients": 4, "threads": 2, "seconds": seconds, "scale": 10,
-            "runs": runs, "spread": round(spread, 4)}
-
-
-# -- the application ----------------------------------------------------------------------------
-
-def run(cmd: list[str], *, env: dict[str, str], stdin: str | None = None) -> str:
-    """Run a command to completion; its stdout, or HarnessError with its output."""
-    result = subprocess.run(cmd, cwd=ROOT, env=env, input=stdin, capture_output=True,
-                            text=True)
-    if result.returncode != 0:
-        raise HarnessError(f"{' '.join(cmd[:4])} … failed ({result.returncode}):\n"
-                           f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def app_env(db_url: str, var_dir: Path, settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
-    env.update(DATABASE_URL=db_url, ORDERFLOW_VAR_DIR=str(var_dir), DEBUG="false",
-               DJANGO_SETTINGS_MODULE=settings, PYTHONUNBUFFERED="1")
-    env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-    return env
-
-
-def prepare_application(env: dict[str, str]) -> dict:
-    """Migrate, seed the demo store, raise its stock; the demo credentials."""
-    manage = [sys.executable, "manage.py"]
-    log("migrating")
-    run([*manage, "migrate", "--noinput", "-v0"], env=env)
-    log("loading the demo store")
-    out = run([*manage, "seed_demo", "--json"], env=env)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    if not lines:
-        raise HarnessError(f"seed_demo --json printed no JSON:\n{out[-2000:]}")
-    creds = json.loads(lines[-1])
-    run([*manage, "shell", "-c",
-         "from catalog.models import Product; Product.objects.update(stock_on_hand=10**8)"],
-        env=env)
-    try:
-        creds["storefront"]["ecommerce_secret"]
-    except (KeyError, TypeError) as exc:
-        raise HarnessError(f"no storefront.ecommerce_secret in seed_demo's JSON: {creds}") \
-            from exc
-    return creds
-
-
-def count_queries(env: dict[str, str], secret: str) -> dict[str, int] | None:
-    log("counting queries per request (one flow, in process)")
-    try:
-        out = run([sys.executable, "bench/queries.py"], env=env, stdin=secret + "\n")
-        return json.loads(out.strip().splitlines()[-1])
-    except (HarnessError, ValueError, IndexError) as exc:
-        log(f"query count skipped: {exc}")
-        return None
-
-
-def count_bridge_queries(env: dict[str, str], secret: str, bridge: dict) -> dict | None:
-    log("counting queries per request of the bridge comparison (in process)")
-    try:
-        out = run([sys.executable, "bench/queries.py", "--bridge"], env=env,
-                  stdin=f"{secret}\n{json.dumps(bridge)}\n")
-        return json.loads(out.strip().splitlines()[-1])
-    except (HarnessError, ValueError, IndexError) as exc:
-        log(f"bridge query count skipped: {exc}")
-        return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn in its own process group; ``stop`` ends the whole group."""
-
-    def __init__(self, env: dict[str, str], log_path: Path):
-        self.env, self.log_path = env, log_path
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60.0) -> None:
-        cmd = [sys.executable, "-m", "gunicorn", "orderflow.wsgi:application",
-               "--workers", str(WORKERS), "--bind", f"{HOST}:{self.port}",
-               "--graceful-timeout", "5", "--timeout", "120"]
-        log(f"starting gunicorn ({WORKERS} workers) on {HOST}:{self.port}")
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise HarnessError(f"gunicorn exited ({self.proc.returncode}):\n{self.log_tail()}")
-            last = self._healthz()
-            if last and last[0] == 200:
-                return
-            time.sleep(0.3)
-        raise HarnessError(f"/healthz did not answer 200 within {timeout:.0f} s "
-                           f"(last: {last}):\n{self.log_tail()}")
-
-    def _healthz(self):
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
-        try:
-            conn.request("GET", "/healthz")
-            response = conn.getresponse()
-            return response.status, response.read().decode("utf-8", "replace")[:500]
-        except OSError:
-            return None
-        finally:
-            conn.close()
-
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log_path.read_text()[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        log("stopping gunicorn")
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        except ProcessLookupError:
-            pass
-        finally:
-            self._log.close()
 
 
 # -- phases -------------------------------------------------------------------------------------
@@ -645,181 +397,6 @@ class Bench:
         return self.args.clients / max(sum(values) / len(values), 1e-3)
 
 
-def check_interference(name: str, cpu: dict, warnings: list[str]) -> None:
-    """Warn when CPU went to something other than the server, PostgreSQL and the load
-    generator: another program competed for the cores and the numbers are pessimistic."""
-    if cpu.get("other_cores", 0.0) > BUSY_MACHINE_CORES:
-        message = (f"phase {name}: {cpu['other_cores']} cores busy with other work "
-                   "(another process on the machine?); the results are pessimistic")
-        warnings.append(message)
-        log(message)
-
-
-def check_pair_spread(pairs: list[dict], warnings: list[str]) -> None:
-    """Warn when the two rest/bridge pairs disagree: the machine's load changed between
-    phases, and the ratio is less certain than its digits suggest."""
-    ratios = [pair["ratio"] for pair in pairs if pair["ratio"] is not None]
-    if len(ratios) > 1 and max(ratios) - min(ratios) > PAIR_SPREAD:
-        message = (f"bridge comparison: the pairs' ratios {ratios} differ by more than "
-                   f"{PAIR_SPREAD}: noisy, rerun with longer --seconds or on a quieter machine")
-        warnings.append(message)
-        log(message)
-
-
-# -- the report ---------------------------------------------------------------------------------
-
-def ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or not denominator:
-        return None
-    return round(numerator / denominator, 4)
-
-
-def rps(result: PhaseResult) -> float:
-    """Successful requests per second of a phase."""
-    return round(result.total_ok() / result.elapsed, 2) if result.elapsed else 0.0
-
-
-def flow_summary(result: PhaseResult) -> dict:
-    flows = result.recorder.counters["flows"]
-    endpoints = result.endpoint_stats()
-    for stats in endpoints.values():
-        stats.pop("rps")  # the endpoints share the clients: no isolated rate
-    return {"rps": rps(result),
-            "flows_per_s": round(flows / result.elapsed, 2) if result.elapsed else 0.0,
-            "flows": flows, "requests": result.total_ok(), "errors": result.total_errors(),
-            "elapsed_s": round(result.elapsed, 2), "phases": result.rounds,
-            "endpoints": endpoints}
-
-
-def bridge_report(args, rest: PhaseResult, bridge: PhaseResult, pairs: list[dict],
-                  queries: dict | None) -> dict:
-    """The ``bridge`` section: the signed flow against the same flow over REST with a key."""
-    rest_side, bridge_side = flow_summary(rest), flow_summary(bridge)
-    bridge_side["actions"] = bridge_side.pop("endpoints")
-    value = ratio(bridge_side["rps"], rest_side["rps"])
-    overhead = None if value is None else round(1 - value, 4)
-    return {
-        "rest_flow": rest_side,
-        "bridge_flow": bridge_side,
-        "ratio": value,
-        "overhead": overhead,
-        "budget": BRIDGE_OVERHEAD_BUDGET,
-        "pass": overhead is not None and overhead <= BRIDGE_OVERHEAD_BUDGET,
-        "flows_ratio": ratio(bridge_side["flows_per_s"], rest_side["flows_per_s"]),
-        "pairs": pairs,
-        "order": "rest, bridge, bridge, rest",
-        "seconds_per_phase": args.seconds,
-        "replay_guard": "redis" if os.environ.get("REDIS_URL") else "database",
-        "cost": bridge_cost(queries),
-    }
-
-
-def bridge_cost(queries: dict | None) -> dict | None:
-    """What the bridge costs over REST, from ``queries.py --bridge``: queries per request
-    side by side, the statements only one side ran (each with the actions it ran in) and
-    the in-process time per request of each flow."""
-    if not queries:
-        return None
-
-    def grouped(per_action: dict[str, list[str]]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        for action, statements in per_action.items():
-            for statement in statements:
-                short = statement if len(statement) <= 100 else statement[:97] + "..."
-                if action not in found.setdefault(short, []):
-                    found[short].append(action)
-        return found
-
-    return {
-        "queries_per_request": {
-            action: {"bridge": count, "rest": queries["rest"].get(flow.REST_EQUIVALENT[action])}
-            for action, count in queries["bridge"].items()},
-        "queries_per_flow": queries["per_flow"],
-        "bridge_only_statements": grouped(queries["bridge_extra"]),
-        "rest_only_statements": grouped(queries["rest_extra"]),
-        "in_process_ms_per_request": queries["in_process_ms"],
-    }
-
-
-def phase_summary(result: PhaseResult) -> dict:
-    """Elapsed time, requests, and the CPU per phase: cores busy, and CPU milliseconds per
-    successful request for each of server, PostgreSQL, load generator and the rest."""
-    requests = result.total_ok()
-    per_request = {
-        name.removesuffix("_cores"): round(cores * result.elapsed * 1000 / requests, 2)
-        for name, cores in result.cpu.items()
-        if name.endswith("_cores") and not name.startswith("of_which")
-    } if requests else {}
-    return {"elapsed_s": round(result.elapsed, 2), "rounds": result.rounds, "requests": requests,
-            "errors": result.total_errors(), "cpu_cores": result.cpu,
-            "cpu_ms_per_request": per_request}
-
-
-def build_report(args, flow_result, bare, isolated, pgbench, queries, warnings,
-                 bridge: dict | None = None, bridge_phases: list[PhaseResult] = ()) -> dict:
-    flows = flow_result.recorder.counters["flows"]
-    flows_per_s = round(flows / flow_result.elapsed, 2)
-    bare_rps = round(bare.count("bare") / bare.elapsed, 2)
-    iso = {label: result.stats(label) for label, result in isolated.items()}
-    ratios = {
-        "flows_vs_pgbench": ratio(flows_per_s, pgbench["tps"]),
-        "cart_get_vs_bare": ratio(iso["cart.get"]["rps"], bare_rps),
-        "lines_add_vs_bare": ratio(iso["lines.add"]["rps"], bare_rps),
-        "checkout_vs_bare": ratio(iso["checkout"]["rps"], bare_rps),
-    }
-    endpoints = flow_result.endpoint_stats()
-    for stats in endpoints.values():
-        stats.pop("rps")  # in the flow the endpoints share the clients: no isolated rate
-    phases = {r.name: phase_summary(r)
-              for r in [bare, flow_result, *isolated.values(), *bridge_phases]}
-    budgets = dict(BUDGETS)
-    passed = {name: (value is not None and value >= BUDGETS[name])
-              for name, value in ratios.items()}
-    if bridge is not None:
-        ratios["bridge_vs_rest_flow"] = bridge["ratio"]
-        budgets["bridge_vs_rest_flow"] = round(1 - BRIDGE_OVERHEAD_BUDGET, 4)
-        passed["bridge_vs_rest_flow"] = bridge["pass"]
-    report = {
-        "mode": args.mode,
-        "flows_per_s": flows_per_s,
-        "flows": flows,
-        "flow_errors": flow_result.total_errors(),
-        "clients": args.clients,
-        "seconds": args.seconds,
-        "endpoints": endpoints,
-        "isolated": iso,
-        "floors": {"bare_view_rps": bare_rps, "bare_view": bare.stats("bare"),
-                   "pgbench_tps": pgbench["tps"], "pgbench": pgbench},
-        "ratios": ratios,
-        "budgets": budgets,
-        "pass": passed,
-        "queries_per_request": queries,
-        "phases": phases,
-        "server": server_summary(args),
-        "warnings": warnings,
-    }
-    if bridge is not None:
-        report["bridge"] = bridge
-    return report
-
-
-def build_bridge_only_report(args, bridge: dict, bridge_phases: list[PhaseResult],
-                             warnings) -> dict:
-    """``--mode bridge``: the comparison alone (no floors, no checkout budgets)."""
-    return {
-        "mode": args.mode,
-        "clients": args.clients,
-        "seconds": args.seconds,
-        "ratios": {"bridge_vs_rest_flow": bridge["ratio"]},
-        "budgets": {"bridge_vs_rest_flow": round(1 - BRIDGE_OVERHEAD_BUDGET, 4)},
-        "pass": {"bridge_vs_rest_flow": bridge["pass"]},
-        "bridge": bridge,
-        "phases": {r.name: phase_summary(r) for r in bridge_phases},
-        "server": server_summary(args),
-        "warnings": warnings,
-    }
-
-
 def run_delivery(args, env: dict[str, str], warnings: list[str]) -> dict:
     """``bench/delivery.py`` in a subprocess (its progress on our stderr): the ``delivery``
     section of the report."""
@@ -851,23 +428,6 @@ def run_delivery(args, env: dict[str, str], warnings: list[str]) -> dict:
         f"{DELIVERY_RATIO_BUDGET}); at {delivery['latency_rate_per_s']}/s p99 "
         f"{delivery['p99_ms']} ms (budget {DELIVERY_P99_BUDGET_MS:g} ms)")
     return delivery
-
-
-def add_delivery(report: dict, delivery: dict) -> dict:
-    """The delivery budgets beside the others: ``ratios``, ``budgets``, ``pass``."""
-    report.setdefault("ratios", {})["delivery_vs_client_loop"] = delivery["ratio"]
-    report["ratios"]["delivery_p99_ms"] = delivery["p99_ms"]
-    report.setdefault("budgets", {})["delivery_vs_client_loop"] = DELIVERY_RATIO_BUDGET
-    report["budgets"]["delivery_p99_ms"] = DELIVERY_P99_BUDGET_MS
-    report.setdefault("pass", {})["delivery_vs_client_loop"] = delivery["pass"]["ratio"]
-    report["pass"]["delivery_p99_ms"] = delivery["pass"]["p99"]
-    report["delivery"] = delivery
-    return report
-
-
-def server_summary(args) -> dict:
-    return {"gunicorn_workers": WORKERS, "worker_class": "sync", "settings": args.settings,
-            "cpu_cores": os.cpu_count(), "redis_cache": bool(os.environ.get("REDIS_URL"))}
 
 
 def interrupt(signum, frame):
@@ -969,15 +529,6 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     return finish(report)
-
-
-def finish(report: dict) -> int:
-    """Print the report's JSON line and keep it in bench/results/latest.json."""
-    line = json.dumps(report, separators=(",", ":"))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(line + "\n")
-    print(line, flush=True)
-    return 0
 
 
 if __name__ == "__main__":
