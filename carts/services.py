@@ -3,40 +3,40 @@ never taken from the client."""
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from carts import events
 from carts.constants import EDITABLE_STATUSES, CartProblem, CartStatus
 from carts.models import Cart, CartLine
-from carts.pricing import price_cart
-from carts.selectors import (
-    cart_company,
-    cart_found,
-    cart_get,
-    cart_lines,
-    cart_lines_remember,
-    cart_problems,
-    storefront_cart_visible,
-)
-from catalog.models import Product
-from catalog.selectors import quantity_to_base
-from fulfillment.models import ShippingMethod
+from carts.selectors import cart_company, cart_get, cart_lines, cart_problems, price_cart
+from catalog.selectors import product_for_sale, quantity_to_base
+from catalog.services import stock_reserve
 from fulfillment.selectors import shipping_method_get
-from orderflow.db import (
-    RELAX_COMMIT_SQL,
-    columns,
-    create,
-    fetch,
-    save_fields,
-    update_rows,
-)
 from orderflow.errors import Conflict, NotFound, ValidationFailed
-from orderflow.money import format_amount
+from orderflow.transactions import relaxed_commit
+from orders.constants import MAX_LINE_QUANTITY, PaymentKind
+from orders.credit import credit_check
+from orders.services import order_place
 
-MAX_LINE_QUANTITY = 100_000
+
+def cart_edit(service):
+    """The transaction of a cart edit. A cart edit is something the shopper can make again,
+    so by default its commit does not wait for the disk (``relaxed_commit``; see
+    docs/storefront.md, "What a 2xx promises"); ``ORDERFLOW_DURABLE_CART_EDITS=true`` makes
+    it wait like checkout and cart creation always do."""
+    @wraps(service)
+    def edit(*args, **kwargs):
+        if settings.ORDERFLOW_DURABLE_CART_EDITS:
+            with transaction.atomic():
+                return service(*args, **kwargs)
+        with relaxed_commit():
+            return service(*args, **kwargs)
+    return edit
 
 
 def _editable(cart: Cart) -> None:
@@ -46,89 +46,23 @@ def _editable(cart: Cart) -> None:
         raise Conflict(f"A cart that is {cart.status} cannot change.", code="cart_not_active")
 
 
-def _reactivate(cart: Cart) -> tuple[str, ...]:
-    """An edit brings an abandoned cart back: active again. The fields this changed."""
-    if cart.status == CartStatus.ABANDONED:
-        cart.status = CartStatus.ACTIVE
-        return ("status",)
-    return ()
-
-
-# Lock the cart and record an edit (as ``_touch`` does: the version and activity) in one
-# statement: the row lock is the UPDATE's, and a refusal afterwards (not editable, another
-# shopper's cart, bad input) rolls it back.
-_EDIT_SQL = (
-    f"WITH c AS (UPDATE {Cart._meta.db_table} SET version = version + 1, "
-    "last_activity_at = %s, updated_at = %s "
-    "WHERE public_id = %s AND channel_id = %s RETURNING *) "
-    f"SELECT {columns(Cart, 'c')}, {columns(ShippingMethod, 'm')}{{product}}{{relax}} FROM c "
-    f"LEFT JOIN {ShippingMethod._meta.db_table} m ON m.id = c.shipping_method_id{{join}}"
-)
-# Adding a line also reads the product of its sku in the same statement (products are not
-# what the cart's lock protects: the same read as _product_by_sku's, one round trip fewer).
-_PRODUCT_BY_SKU_WHERE = "WHERE UPPER(p.sku) = UPPER(%s) ORDER BY p.sku LIMIT 1"
-_EDIT_PRODUCT = (f", {columns(Product, 'p')}",
-                 f" LEFT JOIN LATERAL (SELECT * FROM {Product._meta.db_table} p "
-                 f"{_PRODUCT_BY_SKU_WHERE}) p ON true")
-# The same statement also relaxes the edit's commit (as _cart_for_edit does), when it may be.
-_EDIT_SQLS = {
-    (relaxed, with_product): _EDIT_SQL.format(
-        relax=f", {RELAX_COMMIT_SQL}" if relaxed else "",
-        product=_EDIT_PRODUCT[0] if with_product else "",
-        join=_EDIT_PRODUCT[1] if with_product else "")
-    for relaxed in (False, True) for with_product in (False, True)
-}
-
-
 def _cart_for_edit(principal, cart_id: str) -> Cart:
-    """The cart, locked, for an edit. A cart edit is something the shopper can make again:
-    its commit does not wait for the disk (orderflow.db.relax_commit, asked for in the
-    locking read itself; docs/storefront.md), unless ORDERFLOW_DURABLE_CART_EDITS. Checkout
-    and cart creation always wait."""
-    return cart_get(principal=principal, public_id=cart_id, for_update=True,
-                    relaxed=_edits_relaxed())
-
-
-def _edits_relaxed() -> bool:
-    """The cart edits' policy (see ``_cart_for_edit``)."""
-    return not settings.ORDERFLOW_DURABLE_CART_EDITS
-
-
-def _cart_for_line_edit(principal, cart_id: str, sku: str | None = None
-                        ) -> tuple[Cart, Product | None]:
-    """The cart, locked, with the edit about to be made already recorded as ``_touch``
-    records it (version bumped so earlier pricing no longer counts, activity stamped, an
-    abandoned cart active again), and the product of ``sku`` when one is given (checked as
-    ``_product_by_sku`` checks it, after the cart): for a storefront on PostgreSQL one
-    statement instead of a locking read, a later UPDATE (plus one for the status, when the
-    cart was abandoned) and the product's read."""
-    if connection.vendor != "postgresql" or not principal.is_storefront or principal.is_staff:
-        cart = _cart_for_edit(principal, cart_id)
-        _editable(cart)
-        _touch(cart)
-        return cart, _product_by_sku(sku) if sku is not None else None
-    now = timezone.now()
-    relaxed = _edits_relaxed()  # inside the edit's transaction, on PostgreSQL
-    params = [now, now, cart_id, principal.channel_id]
-    models = [Cart, ShippingMethod]
-    if sku is not None:
-        params.append(sku.strip())
-        models.append(Product)
-    found = fetch(_EDIT_SQLS[relaxed, sku is not None], params, *models)
-    cart = cart_found(principal, cart_id, storefront_cart_visible(principal, found))
+    """The cart, locked until the edit's transaction ends, after checking it may change."""
+    cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     _editable(cart)
-    reactivated = _reactivate(cart)
-    if reactivated:
-        save_fields(cart, list(reactivated))
-    return cart, _product_checked(found[0][2], sku) if sku is not None else None
+    return cart
 
 
 def _touch(cart: Cart, *fields: str) -> None:
-    """Save ``fields`` and bump the version, so earlier pricing no longer counts."""
-    # The row is locked (``cart_get(for_update=True)``), so the in-memory version is current.
+    """Save ``fields`` and record the edit: the version goes up, so earlier pricing no longer
+    counts; the activity is stamped; an abandoned cart that comes back is active again."""
+    # The row is locked (``_cart_for_edit``), so the in-memory version is current.
     cart.version += 1
-    save_fields(cart, [*fields, *_reactivate(cart), "version", "last_activity_at",
-                       "updated_at"])
+    changed = [*fields, "version", "last_activity_at", "updated_at"]
+    if cart.status == CartStatus.ABANDONED:
+        cart.status = CartStatus.ACTIVE
+        changed.append("status")
+    cart.save(update_fields=changed)
 
 
 @transaction.atomic
@@ -140,16 +74,15 @@ def cart_create(*, channel, customer=None, api_key=None, connection=None, email:
     country = (shipping_address or {}).get("country")
     method = _shipping_method(shipping_method, channel=channel, country=country) \
         if shipping_method else None
-    (cart,) = create([Cart(
+    cart = Cart.objects.create(
         channel=channel, customer=customer, api_key=api_key, connection=connection,
         email=(email or (customer.email if customer else "")).strip().lower(),
         currency=channel.currency, metadata=metadata or {},
         shipping_address=shipping_address or None,
         billing_address=(billing_address or shipping_address) or None,
         shipping_method=method,
-    )])
+    )
     events.cart_created(cart)
-    cart_lines_remember(cart, [])
     return cart
 
 
@@ -162,28 +95,6 @@ def _shipping_method(code: str, *, channel, country: str | None):
     return method
 
 
-_PRODUCT_BY_SKU_SQL = (
-    f"SELECT {columns(Product, 'p')} FROM {Product._meta.db_table} p {_PRODUCT_BY_SKU_WHERE}"
-)
-
-
-def _product_by_sku(sku: str) -> Product:
-    # Product.objects.filter(sku__iexact=sku).first(), by hand: see orderflow.db.
-    found = fetch(_PRODUCT_BY_SKU_SQL, [sku.strip()], Product)
-    return _product_checked(found[0][0] if found else None, sku)
-
-
-def _product_checked(product: Product | None, sku: str) -> Product:
-    """The product of ``sku``, or the refusal a shopper sees for it."""
-    if product is None:
-        raise ValidationFailed(f"No product with sku {sku}.", code="unknown_sku",
-                               errors={"sku": [f"Unknown sku {sku}."]})
-    if not product.is_active:
-        raise Conflict(f"{product.sku} is no longer sold.", code="product_inactive",
-                       sku=product.sku)
-    return product
-
-
 def _check_quantity(quantity: int) -> None:
     if quantity < 1 or quantity > MAX_LINE_QUANTITY:
         raise ValidationFailed(f"Quantity must be between 1 and {MAX_LINE_QUANTITY}.",
@@ -191,29 +102,27 @@ def _check_quantity(quantity: int) -> None:
                                errors={"quantity": ["Out of range."]})
 
 
-@transaction.atomic
+@cart_edit
 def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = None,
                   order_uom: str | None = None, order_quantity: int | None = None,
                   metadata: dict | None = None) -> Cart:
     """Add ``quantity`` base units, or ``order_quantity`` of ``order_uom``; the same sku
     again merges into its line."""
-    cart, product = _cart_for_line_edit(principal, cart_id, sku)
+    cart = _cart_for_edit(principal, cart_id)
+    product = product_for_sale(sku=sku)
     if order_uom:
         prefetch_related_objects([product], "units")
         base = quantity_to_base(product=product, uom=order_uom, quantity=order_quantity or 0)
     else:
         base = quantity or 0
     _check_quantity(base)
-    # All lines, under the cart's lock: the merge check needs one, the answer all of them
-    # (handed to the selector, so the response does not read them again after commit).
-    lines = cart_lines(cart=cart)
-    line = next((existing for existing in lines if existing.product_id == product.pk), None)
+    line = CartLine.objects.filter(cart=cart, product=product).first()
     if line is None:
-        lines.extend(create([CartLine(
+        CartLine.objects.create(
             cart=cart, product=product, quantity=base,
             order_uom=(order_uom or "").upper(), order_quantity=order_quantity if order_uom
             else None, metadata=metadata or {},
-        )]))
+        )
     else:
         same_unit = order_uom and line.order_uom == order_uom.upper()
         line.quantity += base
@@ -224,9 +133,9 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
             line.order_uom, line.order_quantity = "", None
         if metadata:
             line.metadata = {**line.metadata, **metadata}
-        save_fields(line, ["quantity", "order_uom", "order_quantity", "metadata",
-                           "updated_at"])
-    cart_lines_remember(cart, lines)
+        line.save(update_fields=["quantity", "order_uom", "order_quantity", "metadata",
+                                 "updated_at"])
+    _touch(cart)
     return cart
 
 
@@ -237,10 +146,10 @@ def _line(cart: Cart, line_id: str) -> CartLine:
     return line
 
 
-@transaction.atomic
+@cart_edit
 def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | None = None,
                      order_quantity: int | None = None, metadata: dict | None = None) -> Cart:
-    cart, _ = _cart_for_line_edit(principal, cart_id)
+    cart = _cart_for_edit(principal, cart_id)
     line = _line(cart, line_id)
     fields = ["updated_at"]
     if order_quantity is not None:
@@ -259,22 +168,23 @@ def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | N
     if metadata is not None:
         line.metadata = metadata
         fields.append("metadata")
-    save_fields(line, fields)
+    line.save(update_fields=fields)
+    _touch(cart)
     return cart
 
 
-@transaction.atomic
+@cart_edit
 def cart_remove_line(*, principal, cart_id: str, line_id: str) -> Cart:
-    cart, _ = _cart_for_line_edit(principal, cart_id)
+    cart = _cart_for_edit(principal, cart_id)
     _line(cart, line_id).delete()
+    _touch(cart)
     return cart
 
 
-@transaction.atomic
+@cart_edit
 def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
                        billing_address: dict | None = None, email: str | None = None) -> Cart:
     cart = _cart_for_edit(principal, cart_id)
-    _editable(cart)
     cart.shipping_address = shipping_address
     cart.billing_address = billing_address or shipping_address
     fields = ["shipping_address", "billing_address"]
@@ -285,21 +195,19 @@ def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
     return cart
 
 
-@transaction.atomic
+@cart_edit
 def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
     cart = _cart_for_edit(principal, cart_id)
-    _editable(cart)
     cart.shipping_method = _shipping_method(
         code, channel=cart.channel, country=(cart.shipping_address or {}).get("country"))
     _touch(cart, "shipping_method")
     return cart
 
 
-@transaction.atomic
+@cart_edit
 def cart_price(*, principal, cart_id: str) -> Cart:
     """Re-price every line and the shipping server-side and stamp ``priced_at``."""
     cart = _cart_for_edit(principal, cart_id)
-    _editable(cart)
     lines = cart_lines(cart=cart, for_pricing=True)
     priced = price_cart(cart=cart, lines=lines, company=cart_company(cart))
     for p in priced.lines:
@@ -307,15 +215,14 @@ def cart_price(*, principal, cart_id: str) -> Cart:
         line.unit_price, line.price_source = p.unit_price, p.source
         line.line_subtotal, line.tax_rate = p.subtotal, p.tax_rate
         line.tax_amount, line.line_total = p.tax_amount, p.total
-    update_rows(CartLine, lines, ["unit_price", "price_source", "line_subtotal", "tax_rate",
-                                  "tax_amount", "line_total"])
+    CartLine.objects.bulk_update(lines, ["unit_price", "price_source", "line_subtotal",
+                                         "tax_rate", "tax_amount", "line_total", "updated_at"])
     cart.subtotal, cart.tax_total = priced.subtotal, priced.tax_total
     cart.shipping_total, cart.total = priced.shipping_total, priced.total
     cart.priced_at = timezone.now()
     cart.priced_version = cart.version
-    save_fields(cart, ["subtotal", "tax_total", "shipping_total", "total", "priced_at",
-                       "priced_version", "updated_at", "last_activity_at"])
-    cart_lines_remember(cart, lines)
+    cart.save(update_fields=["subtotal", "tax_total", "shipping_total", "total", "priced_at",
+                             "priced_version", "updated_at", "last_activity_at"])
     return cart
 
 
@@ -328,11 +235,6 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
     inactive products, missing shipping or address, short stock, and terms over the credit
     limit.
     """
-    from catalog.services import stock_reserve
-    from orders.constants import PaymentKind
-    from orders.selectors import company_outstanding
-    from orders.services import order_place
-
     cart = cart_get(principal=principal, public_id=cart_id, for_update=True)
     if cart.status == CartStatus.CONVERTED:
         raise Conflict("This cart was already checked out.", code="cart_converted")
@@ -370,31 +272,15 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
         raise ValidationFailed("An email address is needed for the order.",
                                code="email_missing", errors={"email": ["Required."]})
 
-    kind = payment["kind"]
-    if kind == PaymentKind.TERMS:
-        if company is None:
-            raise Conflict("Credit terms are only available to company buyers.",
-                           code="terms_not_available")
-        outstanding = company_outstanding(company=company)
-        if outstanding + priced.total > company.credit_limit:
-            currency = company.currency
-            raise Conflict(
-                "This order would take the company over its credit limit.",
-                code="over_credit_limit",
-                credit_limit=format_amount(company.credit_limit, currency),
-                outstanding=format_amount(outstanding, currency),
-                order_total=format_amount(priced.total, currency),
-                shortfall=format_amount(outstanding + priced.total - company.credit_limit,
-                                        currency),
-                currency=currency,
-            )
+    if payment["kind"] == PaymentKind.TERMS:
+        credit_check(company=company, order_total=priced.total)
 
     cart.status = CartStatus.CONVERTED
     cart.converted_at = timezone.now()
     if customer is not None and cart.customer_id is None:
         cart.customer = customer
-    save_fields(cart, ["status", "converted_at", "customer", "shipping_address",
-                       "billing_address", "updated_at", "last_activity_at"])
+    cart.save(update_fields=["status", "converted_at", "customer", "shipping_address",
+                             "billing_address", "updated_at", "last_activity_at"])
     order = order_place(cart=cart, priced=priced, customer=customer, company=company,
                         email=email, payment=payment, notes=notes, actor=principal.actor)
     # Last, after the cart's conversion and the order's rows: the products' rows, which every

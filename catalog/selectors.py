@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from catalog.models import PriceListEntry, Product, ProductUnit, TaxRate
-from orderflow.errors import ValidationFailed
+from orderflow.errors import Conflict, ValidationFailed
 
 LIST = "list"
 CONTRACT = "contract"
@@ -33,6 +33,22 @@ def product_queryset(*, active_only: bool = False) -> QuerySet[Product]:
         Prefetch("tax_class__rates", queryset=TaxRate.objects.order_by("country")),
     )
     return qs.filter(is_active=True) if active_only else qs
+
+
+def product_for_sale(*, sku: str, queryset: QuerySet[Product] | None = None) -> Product:
+    """The product of ``sku`` (any case, surrounding spaces ignored) that a buyer may add to
+    a cart or an order: unknown is ``unknown_sku``, no longer sold is ``product_inactive``.
+    ``queryset``: a ``Product`` queryset with what the caller will read."""
+    sku = str(sku).strip()
+    product = (queryset if queryset is not None else Product.objects).filter(
+        sku__iexact=sku).order_by("sku").first()
+    if product is None:
+        raise ValidationFailed(f"No product with sku {sku}.", code="unknown_sku",
+                               errors={"sku": [f"Unknown sku {sku}."]})
+    if not product.is_active:
+        raise Conflict(f"{product.sku} is no longer sold.", code="product_inactive",
+                       sku=product.sku)
+    return product
 
 
 def unit_prices_resolve(*, items: Iterable[tuple[Product, int]], company=None) -> dict:

@@ -20,6 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
 DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+POSTGRESQL_ENGINE = "orderflow.postgresql"  # Django's backend with a faster timestamp loader
 BROKER_SCHEMES = {"redis", "rediss", "filesystem", "memory", "amqp", "pyamqp"}
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
 EMAIL_SCHEMES = {"smtp", "smtps", "submission", "file", "console", "memory"}
@@ -56,7 +57,7 @@ class Config:
 
     @property
     def uses_postgres(self) -> bool:
-        return self.database["ENGINE"] == "django.db.backends.postgresql"
+        return self.database["ENGINE"] == POSTGRESQL_ENGINE
 
 
 def parse_bool(env: dict, name: str, default: bool) -> bool:
@@ -160,6 +161,7 @@ def parse_database(env: dict, var_dir: Path) -> dict:
         except (TypeError, ValueError):
             raise ConfigError("DATABASE_URL", "port is not a number") from None
     if db["ENGINE"] == "django.db.backends.postgresql":
+        db["ENGINE"] = POSTGRESQL_ENGINE
         db.setdefault("OPTIONS", {})
         # A health check is a SELECT 1 round trip at the start of every request (~0.5 ms, 18 %
         # of a cart read); off by default like Django's. Without it, a connection broken by a

@@ -10,7 +10,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 
 from orderflow import wakeup
-from orderflow.db import create
 from orderflow.models import OutboxEvent
 
 
@@ -82,7 +81,8 @@ def emit(event_type: str, payload: dict, *, channel=None, aggregate=None) -> Out
     deliveries can be searched by it).
     """
     _require_transaction(f"emit({event_type!r})")
-    (event,) = create([_row(event_type, payload, channel, aggregate)])
+    event = _row(event_type, payload, channel, aggregate)
+    event.save(force_insert=True)
     _notify_once(router.db_for_write(OutboxEvent))
     return event
 
@@ -90,6 +90,6 @@ def emit(event_type: str, payload: dict, *, channel=None, aggregate=None) -> Out
 def emit_many(events: list[tuple[str, dict, object, object]]) -> list[OutboxEvent]:
     """Several ``(event_type, payload, channel, aggregate)`` in one INSERT, in order."""
     _require_transaction("emit_many")
-    rows = create([_row(*event) for event in events])
+    rows = OutboxEvent.objects.bulk_create([_row(*event) for event in events])
     _notify_once(router.db_for_write(OutboxEvent))
     return rows

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orderflow.db import create
 from orderflow.models import ActorSource, TimelineEvent
 
 
@@ -36,7 +35,7 @@ def record(event_model: type[TimelineEvent], *, actor: Actor, type: str, message
 
     Call it from an app's ``events.py`` factory, inside the service's transaction.
     """
-    (event,) = create([event_model(
+    return event_model.objects.create(
         type=type,
         actor_source=actor.source,
         actor_user=actor.user if getattr(actor.user, "pk", None) else None,
@@ -44,8 +43,7 @@ def record(event_model: type[TimelineEvent], *, actor: Actor, type: str, message
         message=message,
         parameters=parameters or {},
         **subject,
-    )])
-    return event
+    )
 
 
 def changes(instance, new_values: dict) -> dict:

@@ -15,7 +15,6 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELED = "canceled", "Canceled"
 
-
 class PaymentStatus(models.TextChoices):
     """Derived from the payment transactions (``orders.payments.payment_status_derive``)."""
 
@@ -28,18 +27,15 @@ class PaymentStatus(models.TextChoices):
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
 
-
 class FulfillmentStatus(models.TextChoices):
     UNFULFILLED = "unfulfilled", "Unfulfilled"
     PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
     FULFILLED = "fulfilled", "Fulfilled"
 
-
 class PaymentKind(models.TextChoices):
     PAYMENT_INTENT = "payment_intent", "Payment reference (outside provider)"
     COD = "cod", "Cash on delivery"
     TERMS = "terms", "Credit terms"
-
 
 class PaymentRecordStatus(models.TextChoices):
     """The state of one payment, derived from its own transactions."""
@@ -50,24 +46,20 @@ class PaymentRecordStatus(models.TextChoices):
     VOIDED = "voided", "Voided"
     REFUNDED = "refunded", "Refunded"
 
-
 class TransactionKind(models.TextChoices):
     AUTHORIZE = "authorize", "Authorize"
     CAPTURE = "capture", "Capture"
     REFUND = "refund", "Refund"
     VOID = "void", "Void"
 
-
 class TransactionResult(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
-
 
 class InvoiceStatus(models.TextChoices):
     ISSUED = "issued", "Issued"
     PAID = "paid", "Paid"
     VOID = "void", "Void"
-
 
 INVOICE_TRANSITIONS = {
     InvoiceStatus.ISSUED: {InvoiceStatus.PAID, InvoiceStatus.VOID},
@@ -75,12 +67,10 @@ INVOICE_TRANSITIONS = {
     InvoiceStatus.VOID: set(),
 }
 
-
 class SupplierOrderStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     CANCELED = "canceled", "Canceled"
-
 
 SUPPLIER_ORDER_TRANSITIONS = {
     SupplierOrderStatus.OPEN: {SupplierOrderStatus.ACKNOWLEDGED, SupplierOrderStatus.CANCELED},
@@ -88,11 +78,9 @@ SUPPLIER_ORDER_TRANSITIONS = {
     SupplierOrderStatus.CANCELED: set(),
 }
 
-
 class ApprovalDecision(models.TextChoices):
     APPROVED = "approved", "Approved"
     DECLINED = "declined", "Declined"
-
 
 class OrderAction(models.TextChoices):
     CONFIRM = "confirm", "Confirm"
@@ -100,7 +88,6 @@ class OrderAction(models.TextChoices):
     DECLINE = "decline", "Decline"
     CANCEL = "cancel", "Cancel"
     COMPLETE = "complete", "Complete"
-
 
 # Statuses whose orders hold reserved stock and count against a company's credit.
 OPEN_STATUSES = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_APPROVAL,
@@ -130,12 +117,10 @@ STATUS_TIMESTAMPS = {
     OrderStatus.CANCELED: "canceled_at",
 }
 
-
 class OrderEditStatus(models.TextChoices):
     STAGED = "staged", "Staged"
     APPLIED = "applied", "Applied"
     DISCARDED = "discarded", "Discarded"
-
 
 ORDER_EDIT_TRANSITIONS = {
     OrderEditStatus.STAGED: {OrderEditStatus.APPLIED, OrderEditStatus.DISCARDED},
@@ -148,7 +133,6 @@ ORDER_EDIT_TRANSITIONS = {
 # what the buyer pays or the approvers approve must not move under them.
 EDITABLE_STATUSES = frozenset({OrderStatus.CONFIRMED})
 
-
 class CancelReason(models.TextChoices):
     CUSTOMER = "customer", "Customer asked"
     STAFF = "staff", "Staff decision"
@@ -157,9 +141,7 @@ class CancelReason(models.TextChoices):
     OUT_OF_STOCK = "out_of_stock", "Out of stock"
     OTHER = "other", "Other"
 
-
 # Payment kinds whose orders get an invoice once fully shipped.
 INVOICED_KINDS = frozenset({PaymentKind.TERMS, PaymentKind.COD})
 
-INVOICE_NUMBER_FORMAT = "INV-{:06d}"
-ORDER_NUMBER_FORMAT = "OF-{:06d}"
+MAX_LINE_QUANTITY = 100_000  # base units on one cart or order line

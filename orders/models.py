@@ -7,9 +7,16 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from orderflow.models import Channel, PublicIdField, TimelineEvent, TimeStampedModel
+from orderflow.models import (
+    Channel,
+    PublicIdField,
+    TimelineEvent,
+    TimeStampedModel,
+    human_number,
+)
 from orderflow.money import CurrencyField, MoneyField
 from orders.constants import (
+    EDITABLE_STATUSES,
     ORDER_TRANSITIONS,
     ApprovalDecision,
     FulfillmentStatus,
@@ -27,8 +34,7 @@ from orders.constants import (
 
 class Order(TimeStampedModel):
     public_id = PublicIdField(prefix="ord")
-    number = models.CharField(max_length=20, unique=True, null=True, editable=False,
-                              help_text="Human order number, OF-000123.")
+    number = human_number("OF-")  # human order number, OF-000123
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
     customer = models.ForeignKey("customers.Customer", null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="orders")
@@ -106,14 +112,8 @@ class Order(TimeStampedModel):
         return self.status in sources
 
     @property
-    def can_cancel(self) -> bool:
-        return self.can("cancel")
-
-    @property
     def is_editable(self) -> bool:
         """Staff may stage and apply edits (lines, addresses, shipping method)."""
-        from orders.constants import EDITABLE_STATUSES
-
         return (self.status in EDITABLE_STATUSES
                 and self.fulfillment_status != FulfillmentStatus.FULFILLED)
 
@@ -223,8 +223,7 @@ class PaymentTransaction(models.Model):
 
 class Invoice(TimeStampedModel):
     public_id = PublicIdField(prefix="inv")
-    number = models.CharField(max_length=20, unique=True, null=True, editable=False,
-                              help_text="INV-000123.")
+    number = human_number("INV-")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
     company = models.ForeignKey("customers.Company", null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="invoices")

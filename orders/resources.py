@@ -15,13 +15,18 @@ from import_export import fields
 from import_export.results import RowResult
 from import_export.widgets import ForeignKeyWidget
 
+from catalog.models import Product
+from catalog.selectors import product_for_sale
+from customers.models import Company, Customer
+from fulfillment.models import ShippingMethod
+from fulfillment.selectors import RATES_PREFETCH
 from orderflow.errors import DomainError
 from orderflow.models import ActorSource, Channel
 from orderflow.money import format_amount
 from orderflow.resources import BaseResource
 from orderflow.timeline import Actor
 from orders import services
-from orders.constants import PaymentKind
+from orders.constants import MAX_LINE_QUANTITY, PaymentKind
 from orders.events import order_payload
 from orders.models import Order, OrderLine
 
@@ -245,11 +250,6 @@ class OrderImportResource(BaseResource):
 
     def _parse(self, row: dict) -> tuple[dict, dict[str, list[str]]]:
         """One row's values as the service wants them, and what is wrong with it."""
-        from catalog.models import Product
-        from customers.models import Company, Customer
-        from fulfillment.models import ShippingMethod
-        from fulfillment.selectors import RATES_PREFETCH
-
         errors: dict[str, list[str]] = {}
 
         def fail(column, message):
@@ -314,13 +314,11 @@ class OrderImportResource(BaseResource):
         if not sku:
             fail("sku", "Required.")
         else:
-            product = (Product.objects.select_related("tax_class")
-                       .prefetch_related("units", "tax_class__rates")
-                       .filter(sku__iexact=sku).first())
-            if product is None:
-                fail("sku", f"Unknown sku {sku}.")
-            elif not product.is_active:
-                fail("sku", f"{product.sku} is no longer sold.")
+            try:
+                product = product_for_sale(sku=sku, queryset=Product.objects.select_related(
+                    "tax_class", "supplier").prefetch_related("units", "tax_class__rates"))
+            except DomainError as error:
+                fail("sku", (error.errors or {}).get("sku", [error.detail])[0])
         uom = _text(row.get("order_uom")).upper()
         quantity = self._count(row, "order_quantity" if uom else "quantity", fail)
         order_quantity = None
@@ -351,8 +349,8 @@ class OrderImportResource(BaseResource):
         except ValueError:
             fail(column, "A whole number is required.")
             return None
-        if not 1 <= value <= 100_000:
-            fail(column, "Between 1 and 100000.")
+        if not 1 <= value <= MAX_LINE_QUANTITY:
+            fail(column, f"Between 1 and {MAX_LINE_QUANTITY}.")
             return None
         return value
 

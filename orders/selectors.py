@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
 
+from catalog.models import SupplierUser
+from customers.models import Customer
 from orderflow.errors import NotFound
 from orders.constants import (
     OPEN_STATUSES,
@@ -40,9 +42,6 @@ def principal_with_memberships(principal):
     user = principal.user
     if user is None or principal.api_key is not None or principal.connection is not None:
         return principal
-    from catalog.models import SupplierUser
-    from customers.models import Customer
-
     customer = principal.customer or (
         Customer.objects.select_related("company").filter(user_id=user.pk, is_active=True)
         .first()

@@ -11,7 +11,7 @@ def pytest_sessionstart(session):
     """In CI the real services are required: a missing one fails the run, never a skip."""
     if os.environ.get("ORDERFLOW_REQUIRE_SERVICES"):
         engine = settings.DATABASES["default"]["ENGINE"]
-        if engine != "django.db.backends.postgresql":
+        if engine != "orderflow.postgresql":
             pytest.exit("ORDERFLOW_REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL",
                         returncode=3)
         if not settings.CELERY_BROKER_URL.startswith("redis"):

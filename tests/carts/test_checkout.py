@@ -193,10 +193,16 @@ def test_checkout_query_count_is_bounded_and_the_same_for_1_and_10_lines(shop):
     client = shop.shopper(factories.CustomerFactory())
     counts = {}
     for line_count in (1, 10):
-        skus = [factories.ProductFactory(stock_on_hand=10).sku for _ in range(line_count)]
+        skus = [factories.ProductFactory(stock_on_hand=10, supplier=None).sku
+                for _ in range(line_count)]
         cart_id = shop.ready_cart(client, [(sku, 1) for sku in skus])
         with CaptureQueriesContext(connection) as captured:
             response = checkout(client, cart_id)
         assert response.status_code == 201, response.content
-        counts[line_count] = len(captured)
-    assert counts[1] == counts[10] <= 30, counts
+        # The test's own transaction turns BEGIN/COMMIT into logged savepoints: not counted.
+        counts[line_count] = len([q for q in captured.captured_queries
+                                  if "SAVEPOINT" not in q["sql"]])
+    # shopper; cart lock, lines, tax rates, shipping rates; the cart converted; order, lines,
+    # payment, timeline, outbox; stock locked and reserved; the transaction log (with its
+    # relaxed commit on PostgreSQL).
+    assert counts[1] == counts[10] <= 15, counts

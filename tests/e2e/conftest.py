@@ -103,7 +103,7 @@ def worker_database_url() -> str:
 def e2e_services(transactional_db):
     """PostgreSQL and a Redis broker, as the real processes need them; the test's own
     settings match the workers' (local receivers allowed, short retries and leases)."""
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] != "orderflow.postgresql":
         unavailable("the worker e2e tests need PostgreSQL (set DATABASE_URL): a worker "
                     "process cannot share the test's SQLite database")
     broker = settings.CELERY_BROKER_URL

@@ -1,6 +1,7 @@
 """Which commits wait for the disk. Orders and every other business write do; cart edits
-(``orderflow.db.relax_commit``, unless ORDERFLOW_DURABLE_CART_EDITS), transaction-log rows
-(``create(durable=False)``) do not; the bridge's replay-guard rows do.
+(``carts.services.cart_edit``, unless ORDERFLOW_DURABLE_CART_EDITS) and transaction-log rows,
+both through ``orderflow.transactions.relaxed_commit``, do not; the bridge's replay-guard rows
+do.
 
 Measured as PostgreSQL counts it: ``pg_stat_wal.wal_sync``, the WAL flushes of the whole
 server. Nothing else writes during these tests except the WAL writer, which flushes at
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from bridges.hmac.replay import first_use
 from bridges.models import TransactionLog
-from orderflow.db import create, relax_commit
+from orderflow.transactions import relaxed_commit
 from tests.storefront import ADDRESS, build_storefront
 
 pytestmark = [
@@ -45,8 +46,14 @@ def synchronous_commit() -> str:
 
 
 def log_row(n):
-    return TransactionLog(created_at=timezone.now(), kind=TransactionLog.Kind.API,
-                          correlation_id=f"c{n}", endpoint="/api/v1/x", status_code=201)
+    return TransactionLog.objects.create(
+        created_at=timezone.now(), kind=TransactionLog.Kind.API, correlation_id=f"c{n}",
+        endpoint="/api/v1/x", status_code=201)
+
+
+def relaxed_log_row(n):
+    with relaxed_commit():
+        log_row(n)
 
 
 def flushes(work) -> int:
@@ -56,13 +63,13 @@ def flushes(work) -> int:
 
 
 def test_a_log_row_is_stored_without_waiting_for_the_disk_and_nothing_else_is_relaxed():
-    relaxed = flushes(lambda: [create([log_row(n)], durable=False) for n in range(N)])
-    durable = flushes(lambda: [create([log_row(n)]) for n in range(N, 2 * N)])
+    relaxed = flushes(lambda: [relaxed_log_row(n) for n in range(N)])
+    durable = flushes(lambda: [log_row(n) for n in range(N, 2 * N)])
 
     assert durable >= N
     assert relaxed < N // 2
     assert TransactionLog.objects.filter(correlation_id__startswith="c").count() == 2 * N
-    assert synchronous_commit() == "on"  # the statement's own setting ended with it
+    assert synchronous_commit() == "on"  # the transaction's own setting ended with it
 
 
 def test_a_bridge_signature_is_recorded_durably(settings):
@@ -81,19 +88,13 @@ def test_a_bridge_signature_is_recorded_durably(settings):
     assert record("a") == [False] * N  # each seen, at once, by the next request
 
 
-def test_inside_a_transaction_durable_false_leaves_the_transaction_as_it_was():
-    with transaction.atomic():
-        create([log_row(0)], durable=False)
-        assert synchronous_commit() == "on"
-
-
-def test_relax_commit_lasts_until_the_end_of_its_transaction_only():
-    relax_commit()  # outside a transaction: nothing to relax
+def test_a_relaxed_commit_lasts_until_the_end_of_its_transaction_only():
     assert synchronous_commit() == "on"
-    with transaction.atomic():
-        relax_commit()
+    with relaxed_commit():
         assert synchronous_commit() == "off"
     assert synchronous_commit() == "on"
+    with transaction.atomic():
+        assert synchronous_commit() == "on"
 
 
 def _edits_and_checkout(shop, client):

@@ -47,7 +47,7 @@ def test_production_values(tmp_path):
         ALLOWED_HOSTS="shop.example.com, admin.example.com",
         EMAIL_URL="submission://mailer:s%40cret@smtp.example.com",
     )
-    assert cfg.database["ENGINE"] == "django.db.backends.postgresql"
+    assert cfg.database["ENGINE"] == "orderflow.postgresql"
     assert (cfg.database["HOST"], cfg.database["PORT"], cfg.database["NAME"]) == (
         "db.internal", 5433, "orderflow")
     assert cfg.broker_url == "redis://cache.internal:6379/0"
