@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from catalog.selectors import tax_rate_for, unit_prices_resolve
 from fulfillment.selectors import shipping_quote
-from orderflow.money import quantize, zero
+from orderflow.money import percent_of, quantize, zero
 
 ZERO = Decimal("0")
 
@@ -62,7 +62,7 @@ class LineToPrice:
 def line_amounts(*, unit_price: Decimal, quantity: int, tax_rate: Decimal, currency: str):
     """``(subtotal, tax, total)`` of one line, each rounded half-up to the minor unit."""
     subtotal = quantize(unit_price * quantity, currency)
-    tax = quantize(subtotal * tax_rate, currency)
+    tax = percent_of(subtotal, tax_rate, currency)
     return subtotal, tax, subtotal + tax
 
 
