@@ -1,10 +1,11 @@
 from django.contrib import admin
+from unfold.admin import TabularInline
 
 from carts.models import Cart, CartLine
 from orderflow.admin import ServiceManagedAdmin
 
 
-class CartLineInline(admin.TabularInline):
+class CartLineInline(TabularInline):
     model = CartLine
     extra = 0
     can_delete = False

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from import_export.admin import ImportExportModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 
 from catalog.models import (
     PriceList,
@@ -17,31 +17,31 @@ from catalog.models import (
 )
 from catalog.resources import PriceListEntryResource, ProductResource
 from catalog.services import product_adjust_stock
-from orderflow.admin import TimelineInline, run_service
+from orderflow.admin import ImportExportAdmin, TimelineInline, run_service
 from orderflow.timeline import Actor
 
 
 @admin.register(Supplier)
-class SupplierAdmin(admin.ModelAdmin):
+class SupplierAdmin(ModelAdmin):
     list_display = ["code", "name", "email", "is_external", "is_active"]
     list_filter = ["is_external", "is_active"]
     search_fields = ["code", "name", "email"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
 
 
-class TaxRateInline(admin.TabularInline):
+class TaxRateInline(TabularInline):
     model = TaxRate
     extra = 0
 
 
 @admin.register(TaxClass)
-class TaxClassAdmin(admin.ModelAdmin):
+class TaxClassAdmin(ModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
     inlines = [TaxRateInline]
 
 
-class ProductUnitInline(admin.TabularInline):
+class ProductUnitInline(TabularInline):
     model = ProductUnit
     extra = 0
 
@@ -58,7 +58,7 @@ class StockAdjustmentForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportModelAdmin):
+class ProductAdmin(ImportExportAdmin):
     resource_classes = [ProductResource]
     list_display = [
         "sku", "name", "base_uom", "list_price", "currency", "supplier", "tax_class",
@@ -128,14 +128,14 @@ class ProductAdmin(ImportExportModelAdmin):
         return render(request, "admin/catalog/product/adjust_stock.html", context)
 
 
-class PriceListEntryInline(admin.TabularInline):
+class PriceListEntryInline(TabularInline):
     model = PriceListEntry
     extra = 0
     autocomplete_fields = ["product"]
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(ModelAdmin):
     list_display = ["code", "name", "currency", "is_active"]
     list_filter = ["is_active", "currency"]
     search_fields = ["code", "name"]
@@ -144,7 +144,7 @@ class PriceListAdmin(admin.ModelAdmin):
 
 
 @admin.register(PriceListEntry)
-class PriceListEntryAdmin(ImportExportModelAdmin):
+class PriceListEntryAdmin(ImportExportAdmin):
     """The tiers of every price list, one row each; import/export lives here."""
 
     resource_classes = [PriceListEntryResource]

@@ -1,24 +1,25 @@
 from django.contrib import admin
-from import_export.admin import ImportExportModelAdmin
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from customers.models import Address, Company, CompanyApprover, Customer
 from customers.resources import CompanyResource, CustomerResource
+from orderflow.admin import ImportExportAdmin
 
 
-class CompanyApproverInline(admin.TabularInline):
+class CompanyApproverInline(TabularInline):
     model = CompanyApprover
     extra = 0
     autocomplete_fields = ["customer"]
 
 
-class AddressInline(admin.StackedInline):
+class AddressInline(StackedInline):
     model = Address
     extra = 0
     exclude = ["public_id"]
 
 
 @admin.register(Company)
-class CompanyAdmin(ImportExportModelAdmin):
+class CompanyAdmin(ImportExportAdmin):
     resource_classes = [CompanyResource]
     list_display = ["code", "name", "payment_terms", "credit_limit", "currency", "price_list",
                     "is_active"]
@@ -30,7 +31,7 @@ class CompanyAdmin(ImportExportModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ImportExportModelAdmin):
+class CustomerAdmin(ImportExportAdmin):
     resource_classes = [CustomerResource]
     list_display = ["email", "first_name", "last_name", "company", "is_active", "created_at"]
     list_filter = ["is_active", "accepts_marketing", "company"]
@@ -42,7 +43,7 @@ class CustomerAdmin(ImportExportModelAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(ModelAdmin):
     list_display = ["full_name", "line1", "city", "country", "customer", "company"]
     list_filter = ["country"]
     search_fields = ["full_name", "line1", "city", "customer__email", "company__name"]

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.templatetags.static import static
+
 from orderflow import config as _config
 
 try:
@@ -19,6 +21,12 @@ ALLOWED_HOSTS = CONFIG.allowed_hosts
 CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 
 INSTALLED_APPS = [
+    # django-unfold: the admin's theme, dashboard and change-page action buttons; before
+    # django.contrib.admin so its templates win. It ships its own static files (no CDN).
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -42,6 +50,35 @@ INSTALLED_APPS = [
     "bridges",
     "demo",
 ]
+
+# The admin (django-unfold): the sidebar groups models by what staff do
+# (orderflow.navigation), the index is the work queue (templates/admin/index.html).
+UNFOLD = {
+    "SITE_TITLE": "OrderFlow",
+    "SITE_HEADER": "OrderFlow back office",
+    "SITE_SUBHEADER": "Operations",
+    "SITE_URL": "/admin/",
+    "SITE_SYMBOL": "local_shipping",
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_BACK_BUTTON": True,
+    "BORDER_RADIUS": "6px",
+    "STYLES": [lambda request: static("orderflow/backoffice.css")],
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97% .014 254.604)", "100": "oklch(93.2% .032 255.585)",
+            "200": "oklch(88.2% .059 254.128)", "300": "oklch(80.9% .105 251.813)",
+            "400": "oklch(70.7% .165 254.624)", "500": "oklch(62.3% .214 259.815)",
+            "600": "oklch(54.6% .245 262.881)", "700": "oklch(48.8% .243 264.376)",
+            "800": "oklch(42.4% .199 265.638)", "900": "oklch(37.9% .146 265.522)",
+            "950": "oklch(28.2% .091 267.935)",
+        },
+    },
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "orderflow.navigation.sidebar",
+    },
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from catalog.models import SupplierUser
 from orderflow.admin import ServiceManagedAdmin, TimelineInline, run_service
@@ -65,7 +67,7 @@ def staff_principal(request) -> Principal:
     return principal_with_memberships(Principal(user=request.user, source=ActorSource.ADMIN))
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
@@ -78,7 +80,7 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -198,6 +200,8 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
     """
 
     resource_classes = [OrderResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
     skip_admin_log = True
 
     def get_import_resource_classes(self, request):
@@ -443,7 +447,7 @@ class SupplierOrderAdmin(ServiceManagedAdmin):
 
 
 @admin.register(OrderApprovalRule)
-class OrderApprovalRuleAdmin(admin.ModelAdmin):
+class OrderApprovalRuleAdmin(ModelAdmin):
     """Configuration, not workflow: rules are edited directly. Orders already placed keep
     the levels they were placed with."""
 
@@ -455,7 +459,7 @@ class OrderApprovalRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupplierUser)
-class SupplierUserAdmin(admin.ModelAdmin):
+class SupplierUserAdmin(ModelAdmin):
     """Which login acts for which supplier (it then sees that supplier's orders)."""
 
     list_display = ["user", "supplier"]

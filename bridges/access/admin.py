@@ -6,9 +6,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+from unfold.decorators import action
 
 from bridges.access.network import parse_allow_list
 from bridges.access.services import (
@@ -20,12 +21,12 @@ from bridges.access.services import (
     connection_update,
 )
 from bridges.models import ApiKey, BridgeScope, IdempotencyKey, InboundConnection, TransactionLog
-from orderflow.admin import run_service
+from orderflow.admin import confirm_page, run_service
 from orderflow.timeline import Actor
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelAdmin):
     list_display = ["name", "prefix_display", "kind", "mode", "channel", "active",
                     "created_at", "revoked_at"]
     list_filter = ["kind", "mode", "channel", ("revoked_at", admin.EmptyFieldListFilter)]
@@ -72,7 +73,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
+class IdempotencyKeyAdmin(ModelAdmin):
     list_display = ["principal", "key", "response_status", "created_at"]
     search_fields = ["principal", "key"]
     date_hierarchy = "created_at"
@@ -115,7 +116,7 @@ def can_manage_settings(user) -> bool:
 
 
 @admin.register(InboundConnection)
-class InboundConnectionAdmin(admin.ModelAdmin):
+class InboundConnectionAdmin(ModelAdmin):
     """Bridges → Connections. The change page is the inspector: status, credentials (masked,
     revealed to settings.manage), rotation, and recent requests."""
 
@@ -156,13 +157,9 @@ class InboundConnectionAdmin(admin.ModelAdmin):
                                       "its page (reveal the secret there).")
         obj.pk, obj.public_id, obj.client_id = saved.pk, saved.public_id, saved.client_id
 
-    def get_urls(self):
-        return [
-            path("<int:pk>/reveal-secret/", self.admin_site.admin_view(self.reveal_view),
-                 name="bridges_inboundconnection_reveal"),
-            path("<int:pk>/rotate-secret/", self.admin_site.admin_view(self.rotate_view),
-                 name="bridges_inboundconnection_rotate"),
-        ] + super().get_urls()
+    # --- the inspector's buttons: unfold detail actions (a link to a page with its own form)
+
+    actions_detail = ["reveal", "rotate"]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         connection = self.get_object(request, object_id)
@@ -180,13 +177,23 @@ class InboundConnectionAdmin(admin.ModelAdmin):
             "revealed": reveal,
             "previous_valid_until": grace if grace and grace > timezone.now() else None,
             "recent_requests": TransactionLog.objects.filter(connection=connection)[:20],
-            "rotate_form": RotateForm(),
         }
 
-    def reveal_view(self, request, pk):
-        connection = get_object_or_404(InboundConnection, pk=pk)
-        if request.method != "POST" or not can_manage_settings(request.user):
+    def _connection(self, request, object_id) -> InboundConnection:
+        if not can_manage_settings(request.user):
             raise PermissionDenied
+        return get_object_or_404(InboundConnection, pk=object_id)
+
+    @action(description="Reveal secret", url_path="reveal-secret", icon="visibility",
+            permissions=["bridges.settings_manage"])
+    def reveal(self, request, object_id):
+        connection = self._connection(request, object_id)
+        if request.method != "POST":
+            return confirm_page(
+                request, self, connection, title=f"Reveal the secret of {connection.name}?",
+                button="Reveal secret",
+                text="The secret signs every bridge request of this connection. Anyone who "
+                     "sees it can act as this client: reveal it only to hand it over.")
         return self._render_inspector(request, connection, reveal=True)
 
     def _render_inspector(self, request, connection, *, reveal: bool):
@@ -198,15 +205,24 @@ class InboundConnectionAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/bridges/inboundconnection/secret.html", context)
 
-    def rotate_view(self, request, pk):
-        connection = get_object_or_404(InboundConnection, pk=pk)
-        if request.method != "POST" or not can_manage_settings(request.user):
-            raise PermissionDenied
-        form = RotateForm(request.POST)
+    @action(description="Rotate secret", url_path="rotate-secret", icon="autorenew",
+            permissions=["bridges.settings_manage"])
+    def rotate(self, request, object_id):
+        connection = self._connection(request, object_id)
+        form = RotateForm(request.POST or None)
+        if request.method != "POST":
+            return confirm_page(
+                request, self, connection, title=f"Rotate the secret of {connection.name}?",
+                button="Rotate secret", form=form, danger=True,
+                text="A new secret is issued. The client must switch to it before the grace "
+                     "period ends; until then the previous secret is accepted too.")
         if form.is_valid():
             run_service(request, connection_rotate_secret, connection=connection,
                         grace=timedelta(hours=form.cleaned_data["grace_hours"]),
                         actor=Actor.staff(request.user),
                         success="New secret issued; the previous one works until the grace "
                                 "period ends.")
+        else:
+            messages.error(request, "Grace period: " + " ".join(
+                form.errors.get("grace_hours", ["enter a number of hours"])))
         return redirect("admin:bridges_inboundconnection_change", connection.pk)

@@ -17,8 +17,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+from unfold.decorators import action
 
 from bridges.constants import ExportDestination, ExportRunStatus
 from bridges.exports.services import (
@@ -38,7 +40,7 @@ from bridges.webhooks.admin import (
     can_manage_webhooks,
     staff_actor,
 )
-from orderflow.admin import run_service
+from orderflow.admin import ObjectActionsMixin, confirm_page, run_service
 from orderflow.errors import ValidationFailed
 from orders.constants import OrderStatus
 
@@ -142,7 +144,7 @@ class ExportScheduleForm(forms.ModelForm):
 
 
 @admin.register(ExportSchedule)
-class ExportScheduleAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
+class ExportScheduleAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
     """Bridges → Export schedules. The change page shows the signing secret (masked; revealed
     to settings.manage), the watermark, the beat entry, "Run now" and the recent runs."""
 
@@ -218,14 +220,10 @@ class ExportScheduleAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
 
     # --- the inspector and its buttons
 
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/run-now/", view(self.run_now_view),
-                 name="bridges_exportschedule_run_now"),
-            path("<int:pk>/reveal-secret/", view(self.reveal_view),
-                 name="bridges_exportschedule_reveal"),
-        ] + super().get_urls()
+    actions_detail = ["run_now", "reveal"]
+
+    def detail_action_allowed(self, request, obj, name: str) -> bool:
+        return obj.is_active if name == "run_now" else True
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         schedule = self.get_object(request, object_id)
@@ -250,14 +248,22 @@ class ExportScheduleAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
             "log_link": log_url(schedule),
         }
 
-    def _schedule_for_post(self, request, pk) -> ExportSchedule:
-        schedule = get_object_or_404(ExportSchedule, pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, schedule):
+    def _schedule(self, request, object_id) -> ExportSchedule:
+        schedule = get_object_or_404(ExportSchedule, pk=object_id)
+        if not self.has_change_permission(request, schedule):
             raise PermissionDenied
         return schedule
 
-    def run_now_view(self, request, pk):
-        schedule = self._schedule_for_post(request, pk)
+    # --- the inspector's buttons: unfold detail actions (a link to a page with its own form)
+
+    @action(description="Run now", url_path="run-now", icon="play_arrow")
+    def run_now(self, request, object_id):
+        schedule = self._schedule(request, object_id)
+        if request.method != "POST":
+            return confirm_page(request, self, schedule, title=f"Run {schedule.name} now?",
+                                button="Run now",
+                                text="Exports what changed since the watermark, in the "
+                                     "background, exactly like a scheduled run.")
         if run_service(request, export_schedule_run_now, schedule=schedule,
                        actor=staff_actor(request),
                        success=f"Export of {schedule.name} queued: it runs in the background "
@@ -266,10 +272,15 @@ class ExportScheduleAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
                 lambda: export_enqueue(schedule.pk, trigger=ExportRun.Trigger.MANUAL))
         return redirect("admin:bridges_exportschedule_change", schedule.pk)
 
-    def reveal_view(self, request, pk):
-        schedule = self._schedule_for_post(request, pk)
-        if not request.user.has_perm(SETTINGS_MANAGE):
-            raise PermissionDenied
+    @action(description="Reveal secret", url_path="reveal-secret", icon="visibility",
+            permissions=[SETTINGS_MANAGE])
+    def reveal(self, request, object_id):
+        schedule = self._schedule(request, object_id)
+        if request.method != "POST":
+            return confirm_page(request, self, schedule, title="Reveal the signing secret?",
+                                button="Reveal secret",
+                                text="Receivers of URL uploads verify the webhook-signature "
+                                     "header with it.")
         context = {
             **self.admin_site.each_context(request),
             **self.inspector_context(request, schedule, reveal=True),
@@ -294,7 +305,7 @@ def _next_run_at(task):
 # --- runs --------------------------------------------------------------------------------------
 
 @admin.register(ExportRun)
-class ExportRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ExportRunAdmin(ReadOnlyMixin, ModelAdmin):
     """Every run of every schedule, newest first: what it covered, what it wrote, why it
     failed and when it is retried."""
 

@@ -1,12 +1,13 @@
 """The transaction log in the admin: read-only, searchable by correlation id and object ids."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from bridges.models import TransactionLog
 
 
 @admin.register(TransactionLog)
-class TransactionLogAdmin(admin.ModelAdmin):
+class TransactionLogAdmin(ModelAdmin):
     list_display = ["created_at", "kind", "direction", "client", "method", "endpoint",
                     "status_code", "code", "latency_ms", "correlation_id"]
     list_filter = ["kind", "direction", "status_code", "code", "connection"]

@@ -17,9 +17,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action
 
 from bridges.constants import DeliveryStatus
 from bridges.events import EVENT_TYPES
@@ -35,7 +37,7 @@ from bridges.webhooks.services import (
     webhook_endpoint_update,
     webhook_endpoint_validate,
 )
-from orderflow.admin import run_service
+from orderflow.admin import ObjectActionsMixin, confirm_page, run_service
 from orderflow.errors import ValidationFailed
 from orderflow.models import ActorSource
 from orderflow.timeline import Actor
@@ -193,7 +195,7 @@ class HealthFilter(admin.SimpleListFilter):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
     """Bridges → Webhook endpoints. The change page is the inspector: status, the signing
     secret (masked; revealed to settings.manage), rotation, test event and recent deliveries."""
 
@@ -267,18 +269,12 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
 
     # --- the inspector and its buttons
 
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/reveal-secret/", view(self.reveal_view),
-                 name="bridges_webhookendpoint_reveal"),
-            path("<int:pk>/rotate-secret/", view(self.rotate_view),
-                 name="bridges_webhookendpoint_rotate"),
-            path("<int:pk>/send-test/", view(self.send_test_view),
-                 name="bridges_webhookendpoint_send_test"),
-            path("<int:pk>/enable/", view(self.enable_view),
-                 name="bridges_webhookendpoint_enable"),
-        ] + super().get_urls()
+    actions_detail = ["send_test", "reveal", "rotate", "enable"]
+
+    def detail_action_allowed(self, request, obj, name: str) -> bool:
+        if name == "enable":
+            return not obj.is_active
+        return True
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         endpoint = self.get_object(request, object_id)
@@ -300,7 +296,6 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
             "revealed": reveal,
             "can_reveal": request.user.has_perm(SETTINGS_MANAGE),
             "previous_valid_until": grace if grace and grace > timezone.now() else None,
-            "rotate_form": RotateSecretForm(),
             "delivery_counts": counts,
             "deliveries_link": deliveries_url(endpoint__id__exact=endpoint.pk),
             "dead_link": deliveries_url(endpoint__id__exact=endpoint.pk, status__exact="dead"),
@@ -308,16 +303,23 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
             .order_by("-sequence")[:10],
         }
 
-    def _endpoint_for_post(self, request, pk) -> WebhookEndpoint:
-        endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, endpoint):
+    def _endpoint(self, request, object_id) -> WebhookEndpoint:
+        endpoint = get_object_or_404(WebhookEndpoint, pk=object_id)
+        if not self.has_change_permission(request, endpoint):
             raise PermissionDenied
         return endpoint
 
-    def reveal_view(self, request, pk):
-        endpoint = self._endpoint_for_post(request, pk)
-        if not request.user.has_perm(SETTINGS_MANAGE):
-            raise PermissionDenied
+    # --- the inspector's buttons: unfold detail actions (a link to a page with its own form)
+
+    @action(description="Reveal secret", url_path="reveal-secret", icon="visibility",
+            permissions=[SETTINGS_MANAGE])
+    def reveal(self, request, object_id):
+        endpoint = self._endpoint(request, object_id)
+        if request.method != "POST":
+            return confirm_page(request, self, endpoint, title="Reveal the signing secret?",
+                                button="Reveal secret",
+                                text="Receivers verify every message with it; reveal it only "
+                                     "to hand it to the receiver's developers.")
         context = {
             **self.admin_site.each_context(request),
             **self.inspector_context(request, endpoint, reveal=True),
@@ -326,9 +328,15 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
         }
         return render(request, "admin/bridges/webhookendpoint/secret.html", context)
 
-    def rotate_view(self, request, pk):
-        endpoint = self._endpoint_for_post(request, pk)
-        form = RotateSecretForm(request.POST)
+    @action(description="Rotate secret", url_path="rotate-secret", icon="autorenew")
+    def rotate(self, request, object_id):
+        endpoint = self._endpoint(request, object_id)
+        form = RotateSecretForm(request.POST or None)
+        if request.method != "POST":
+            return confirm_page(request, self, endpoint, title="Rotate the signing secret?",
+                                button="Rotate secret", form=form, danger=True,
+                                text="A new secret is issued; during the grace period every "
+                                     "message carries both signatures.")
         if not form.is_valid():
             messages.error(request, "Grace period: " + " ".join(
                 form.errors.get("grace_hours", ["enter a number of hours"])))
@@ -340,8 +348,14 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
                                 f"for {hours} h. Give the receiver the new secret.")
         return redirect("admin:bridges_webhookendpoint_change", endpoint.pk)
 
-    def send_test_view(self, request, pk):
-        endpoint = self._endpoint_for_post(request, pk)
+    @action(description="Send test event", url_path="send-test", icon="send")
+    def send_test(self, request, object_id):
+        endpoint = self._endpoint(request, object_id)
+        if request.method != "POST":
+            return confirm_page(request, self, endpoint, title="Send a test event?",
+                                button="Send test event", summary=endpoint.url,
+                                text="A webhook.test event is delivered to this endpoint only, "
+                                     "signed and logged like any other.")
         delivery = run_service(request, webhook_endpoint_send_test, endpoint=endpoint,
                                actor=staff_actor(request))
         if delivery is not None:
@@ -354,8 +368,13 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
                                           "until it is enabled.")
         return redirect("admin:bridges_webhookendpoint_change", endpoint.pk)
 
-    def enable_view(self, request, pk):
-        endpoint = self._endpoint_for_post(request, pk)
+    @action(description="Enable", url_path="enable", icon="play_arrow")
+    def enable(self, request, object_id):
+        endpoint = self._endpoint(request, object_id)
+        if request.method != "POST":
+            return confirm_page(request, self, endpoint, title="Enable this endpoint?",
+                                button="Enable", summary=endpoint.disabled_reason,
+                                text="Deliveries that waited are sent straight away.")
         run_service(request, webhook_endpoint_update, endpoint=endpoint, is_active=True,
                     success="Endpoint enabled; deliveries that waited are being sent.")
         return redirect("admin:bridges_webhookendpoint_change", endpoint.pk)
@@ -363,7 +382,7 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, admin.ModelAdmin):
 
 # --- deliveries --------------------------------------------------------------------------------
 
-class AttemptInline(ReadOnlyMixin, admin.TabularInline):
+class AttemptInline(ReadOnlyMixin, TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
@@ -400,7 +419,7 @@ class AttemptInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyMixin, ObjectActionsMixin, ModelAdmin):
     """One event for one endpoint. Dead letters are ``status = dead``; "Replay" sends a
     delivery again with the same webhook-id and a fresh attempt budget."""
 
@@ -468,18 +487,16 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
             messages.warning(request, f"{wanted - replayed} skipped: already pending or being "
                                       f"sent.")
 
-    def get_urls(self):
-        return [
-            path("<int:pk>/replay/", self.admin_site.admin_view(self.replay_view),
-                 name="bridges_webhookdelivery_replay"),
-        ] + super().get_urls()
+    actions_detail = ["replay"]
+
+    def detail_action_allowed(self, request, obj, name: str) -> bool:
+        return obj.status in REPLAYABLE_STATUSES and self.has_replay_permission(request)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         delivery = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if delivery is not None:
-            extra["can_replay"] = delivery.status in REPLAYABLE_STATUSES \
-                and self.has_replay_permission(request)
+            extra["can_replay"] = self.detail_action_allowed(request, delivery, "replay")
             extra["delivery"] = delivery
         return super().change_view(request, object_id, form_url, extra)
 
@@ -491,10 +508,17 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
             extra["dead_letters_url"] = deliveries_url(status__exact="dead")
         return super().changelist_view(request, extra)
 
-    def replay_view(self, request, pk):
-        delivery = get_object_or_404(WebhookDelivery, pk=pk)
-        if request.method != "POST" or not self.has_replay_permission(request):
+    @action(description="Replay", url_path="replay", icon="replay")
+    def replay(self, request, object_id):
+        delivery = get_object_or_404(WebhookDelivery, pk=object_id)
+        if not self.has_replay_permission(request):
             raise PermissionDenied
+        if request.method != "POST":
+            return confirm_page(request, self, delivery, title="Replay this delivery?",
+                                button="Replay", summary=f"{delivery.event_type} → "
+                                                         f"{delivery.endpoint.url}",
+                                text="The same message (same webhook-id) is sent again; "
+                                     "receivers that already processed it can drop it.")
         run_service(request, webhook_delivery_replay, delivery=delivery,
                     actor=staff_actor(request),
                     success="Replayed: the delivery is sent again with the same webhook-id.")
@@ -504,7 +528,7 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 # --- the delivery log --------------------------------------------------------------------------
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class WebhookAttemptAdmin(ReadOnlyMixin, ModelAdmin):
     """Every HTTP attempt, newest first: status code, latency, outcome and what came back."""
 
     list_display = ["started_at", "endpoint", "event_type", "event_id", "reference", "number",

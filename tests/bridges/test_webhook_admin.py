@@ -235,7 +235,11 @@ def test_rotate_secret_keeps_the_previous_one_for_the_grace_period(manager, endp
     refused = manager.post(f"{ENDPOINTS}{endpoint.pk}/rotate-secret/", {"grace_hours": "-1"},
                            follow=True)
     assert "Grace period" in refused.content.decode()
-    assert manager.get(f"{ENDPOINTS}{endpoint.pk}/rotate-secret/").status_code == 403
+    # A GET (the button is a link) only shows the confirmation page: nothing rotates.
+    before = WebhookEndpoint.objects.get(pk=endpoint.pk).secret
+    confirm = manager.get(f"{ENDPOINTS}{endpoint.pk}/rotate-secret/")
+    assert confirm.status_code == 200 and 'id="confirm-form"' in confirm.content.decode()
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == before
 
 
 def test_send_test_event_creates_a_delivery_and_links_to_it(manager, endpoint):
