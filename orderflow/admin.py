@@ -57,6 +57,12 @@ class ServiceManagedAdmin(ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Nothing on the page is editable: no Save buttons.
+        extra = {"show_save": False, "show_save_and_continue": False,
+                 "show_save_and_add_another": False, **(extra_context or {})}
+        return super().changeform_view(request, object_id, form_url, extra)
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -3,6 +3,7 @@ service (through ``run_service``, which shows the service's refusal)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django import forms
@@ -18,12 +19,17 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from catalog.models import SupplierUser
 from orderflow.admin import ServiceManagedAdmin, TimelineInline, run_service
+from orderflow.display import money
 from orderflow.models import ActorSource
-from orderflow.money import format_amount
 from orderflow.principals import Principal
 from orderflow.timeline import Actor
 from orders import services
-from orders.constants import CancelReason, OrderAction
+from orders.constants import (
+    CancelReason,
+    InvoiceStatus,
+    OrderAction,
+    OrderStatus,
+)
 from orders.models import (
     Invoice,
     Order,
@@ -36,7 +42,12 @@ from orders.models import (
     SupplierOrder,
 )
 from orders.resources import OrderImportResource, OrderResource, orders_export_json
-from orders.selectors import principal_with_memberships
+from orders.selectors import (
+    UNSHIPPED_AFTER_DAYS,
+    invoice_overdue_filter,
+    order_work_queue_filters,
+    principal_with_memberships,
+)
 
 BADGE_COLOURS = {
     # status
@@ -65,6 +76,38 @@ def staff_actor(request) -> Actor:
 
 def staff_principal(request) -> Principal:
     return principal_with_memberships(Principal(user=request.user, source=ActorSource.ADMIN))
+
+
+class WorkQueueFilter(admin.SimpleListFilter):
+    """The admin index's order queues (orders.selectors), so a count and its list agree."""
+
+    title = "needs attention"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("awaiting_approval", "Awaiting approval"),
+                ("unshipped", f"Not shipped after {UNSHIPPED_AFTER_DAYS} days"),
+                ("pending_capture", "Payment to capture"),
+                ("pending_payment", "Pending payment")]
+
+    def queryset(self, request, queryset):
+        filters = order_work_queue_filters()
+        if self.value() in filters:
+            return queryset.filter(filters[self.value()])
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(invoice_overdue_filter())
+        return queryset
 
 
 class OrderLineInline(TabularInline):
@@ -101,7 +144,7 @@ class PaymentInline(ReadOnlyInline):
     @admin.display(description="transactions")
     def transactions_list(self, obj):
         rows = [(tx.occurred_at.strftime("%Y-%m-%d %H:%M"), tx.kind, tx.result,
-                 format_amount(tx.amount, tx.currency), tx.reference or "—")
+                 money(tx.amount, tx.currency), tx.reference or "—")
                 for tx in obj.transactions.all()]
         if not rows:
             return "—"
@@ -212,29 +255,26 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
     change_form_template = "admin/orders/order/change_form.html"
     list_display = ["number", "status_badge", "payment_badge", "fulfillment_badge", "channel",
                     "company", "email", "total_display", "placed_at", "exported_at"]
-    list_filter = ["status", "payment_status", "fulfillment_status", "channel",
+    list_filter = [WorkQueueFilter, "status", "payment_status", "fulfillment_status", "channel",
                    ("company", admin.RelatedOnlyFieldListFilter),
                    ("exported_at", admin.EmptyFieldListFilter), "placed_at"]
     search_fields = ["number", "public_id", "email", "lines__sku", "payments__reference",
                      "payments__transactions__reference", "company__name"]
     list_select_related = ["channel", "company"]
     date_hierarchy = "placed_at"
-    inlines = [OrderLineInline, PaymentInline, InvoiceInline, OrderApprovalInline,
-               SupplierOrderInline, OrderEditInline, OrderEventInline]
+    # Lines, payments, invoices and the timeline are on the story above the form
+    # (templates/admin/orders/order/change_form.html); these show only when they have rows.
+    inlines = [OrderApprovalInline, SupplierOrderInline, OrderEditInline]
     actions = ["confirm_selected", "cancel_selected", "mark_exported_selected",
                "issue_invoices_selected", "export_json_selected"]
     fieldsets = [
-        (None, {"fields": ["number", "public_id", "status", "payment_status",
-                           "fulfillment_status", "channel", "customer", "company", "email"]}),
-        ("Totals", {"fields": ["currency", "subtotal", "tax_total", "shipping_total", "total"]}),
-        ("Shipping", {"fields": ["shipping_method_name", "shipping_address",
-                                 "billing_address"]}),
-        ("Lifecycle", {"fields": ["approval_levels", "placed_at", "confirmed_at", "approved_at",
-                                  "declined_at", "decline_reason", "completed_at",
-                                  "canceled_at", "cancel_reason", "exported_at"]}),
-        ("More", {"classes": ["collapse"], "fields": ["notes", "metadata", "cart", "api_key",
-                                                      "connection", "created_at",
-                                                      "updated_at"]}),
+        ("Details", {"classes": ["collapse"], "fields": [
+            "number", "public_id", "status", "payment_status", "fulfillment_status", "channel",
+            "customer", "company", "email", "currency", "external_reference",
+            "approval_levels", "placed_at", "confirmed_at", "approved_at", "declined_at",
+            "decline_reason", "completed_at", "canceled_at", "cancel_reason", "exported_at",
+            "notes", "metadata", "cart", "api_key", "connection", "created_at",
+            "updated_at"]}),
     ]
 
     def get_queryset(self, request):
@@ -257,7 +297,7 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
 
     @admin.display(description="total", ordering="total")
     def total_display(self, obj):
-        return f"{format_amount(obj.total, obj.currency)} {obj.currency}"
+        return money(obj.total, obj.currency)
 
     # --- buttons -------------------------------------------------------------------------
 
@@ -267,19 +307,62 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
                  name="orders_order_action"),
         ] + super().get_urls()
 
-    def buttons(self, request, order):
+    def buttons(self, request, order) -> list[tuple[str, str, str]]:
+        """(label, url, action) of the buttons this order would accept now."""
         shown = []
         for action, (label, _, perm) in BUTTONS.items():
             if not request.user.has_perm(f"orders.{perm}"):
                 continue
-            if action in STATUS_ACTIONS and not order.can(STATUS_ACTIONS[action]):
+            if not self.button_allowed(order, action):
                 continue
-            shown.append((label, reverse("admin:orders_order_action", args=[order.pk, action])))
+            shown.append((label, reverse("admin:orders_order_action", args=[order.pk, action]),
+                          action))
         return shown
+
+    @staticmethod
+    def button_allowed(order, action: str) -> bool:
+        """Ask the order (its transition table) and its payments whether the service would
+        accept the button: no Refund on an unpaid order, no Capture once paid."""
+        if action in STATUS_ACTIONS:
+            return order.can(STATUS_ACTIONS[action])
+        payments = list(order.payments.all())
+        if action == "capture":  # payment_capture: an open order with a balance left
+            net = sum((p.amount_net for p in payments), Decimal("0"))
+            return (bool(payments) and order.total > net
+                    and order.status not in (OrderStatus.CANCELED, OrderStatus.DECLINED))
+        if action == "refund":
+            return any(p.amount_captured > p.amount_refunded for p in payments)
+        if action == "issue_invoice":
+            return (order.status in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED)
+                    and not order.invoices.exclude(status=InvoiceStatus.VOID).exists())
+        if action == "mark_exported":
+            return order.exported_at is None
+        return True
+
+    def get_inline_instances(self, request, obj=None):
+        """Tables with rows only: an order without edits shows no empty edits table."""
+        inlines = super().get_inline_instances(request, obj)
+        if obj is None:
+            return inlines
+        return [inline for inline in inlines
+                if inline.model._default_manager.filter(order=obj).exists()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, object_id)
-        extra = {"order_buttons": self.buttons(request, order) if order else []}
+        extra = {}
+        if order is not None:
+            extra = {
+                "order": order,
+                "order_buttons": self.buttons(request, order),
+                "status_badge": self.status_badge(order),
+                "payment_badge": self.payment_badge(order),
+                "fulfillment_badge": self.fulfillment_badge(order),
+                "lines": order.lines.all(),
+                "payments": order.payments.prefetch_related("transactions"),
+                "invoices": order.invoices.all(),
+                "events": timeline_feed(order.events.select_related("actor_user")
+                                        .order_by("-created_at", "-id")),
+            }
         return super().change_view(request, object_id, form_url, {**extra,
                                                                    **(extra_context or {})})
 
@@ -394,19 +477,42 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
                    actor=staff_actor(request))
 
 
+def timeline_feed(events) -> list[dict]:
+    """Timeline events as sentences: who, what, when; parameters folded away."""
+    feed = []
+    for event in events:
+        who = event.actor_label or (event.actor_user.get_username() if event.actor_user
+                                    else event.get_actor_source_display())
+        feed.append({
+            "type": event.type,
+            "title": event.type.replace("_", " ").capitalize(),
+            "message": event.message,
+            "who": who,
+            "created_at": event.created_at,
+            "parameters": event.parameters,
+            "parameters_text": json.dumps(event.parameters, indent=2, ensure_ascii=False,
+                                          default=str),
+        })
+    return feed
+
+
 def label_of(action: str) -> str:
     return BUTTONS[action][0].split()[0]
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(ServiceManagedAdmin):
-    list_display = ["number", "status_badge", "order", "company", "amount", "currency",
+    list_display = ["number", "status_badge", "order", "company", "amount_display",
                     "issued_at", "due_date", "paid_at"]
-    list_filter = ["status", "issued_at", "due_date"]
+    list_filter = [OverdueFilter, "status", "issued_at", "due_date"]
     search_fields = ["number", "public_id", "order__number", "company__name", "order__email"]
     list_select_related = ["order", "company"]
     date_hierarchy = "issued_at"
     actions = ["mark_paid_selected", "void_selected"]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.currency)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):

@@ -8,10 +8,11 @@ orders of their company; a supplier login only its supplier orders. Anything els
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
+from django.utils import timezone
 
 from catalog.models import SupplierUser
 from customers.models import Customer
@@ -217,3 +218,37 @@ def supplier_order_get(*, principal, public_id: str) -> SupplierOrder:
         raise NotFound(f"No supplier order {public_id}.")
     return so
 
+
+
+# --- the back office's work queue ------------------------------------------------------------
+# What needs staff today. Each queue is one filter, used both for the count on the admin index
+# and for the list that count links to, so the two always agree.
+
+UNSHIPPED_AFTER_DAYS = 2
+
+
+def order_work_queue_filters(*, now: datetime | None = None) -> dict[str, Q]:
+    """``{queue: Q}`` over orders: awaiting approval, confirmed but not shipped for
+    ``UNSHIPPED_AFTER_DAYS`` days, payments authorized and waiting to be captured."""
+    now = now or timezone.now()
+    return {
+        "awaiting_approval": Q(status=OrderStatus.AWAITING_APPROVAL),
+        "unshipped": Q(status=OrderStatus.CONFIRMED,
+                       fulfillment_status__in=["unfulfilled", "partially_fulfilled"],
+                       confirmed_at__lt=now - timedelta(days=UNSHIPPED_AFTER_DAYS)),
+        "pending_capture": Q(status__in=OPEN_STATUSES, payment_status=PaymentStatus.AUTHORIZED),
+        "pending_payment": Q(status=OrderStatus.PENDING_PAYMENT),
+    }
+
+
+def invoice_overdue_filter(*, now: datetime | None = None) -> Q:
+    return Q(status=InvoiceStatus.ISSUED, due_date__lt=(now or timezone.now()).date())
+
+
+def work_queue_counts(*, now: datetime | None = None) -> dict[str, int]:
+    """The order and invoice queues counted in two statements."""
+    filters = order_work_queue_filters(now=now)
+    counts = Order.objects.aggregate(**{name: Count("pk", filter=q)
+                                        for name, q in filters.items()})
+    counts["invoices_overdue"] = Invoice.objects.filter(invoice_overdue_filter(now=now)).count()
+    return counts
