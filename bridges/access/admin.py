@@ -161,6 +161,10 @@ class InboundConnectionAdmin(ModelAdmin):
 
     actions_detail = ["reveal", "rotate"]
 
+    def has_settings_manage_permission(self, request, obj=None) -> bool:
+        """unfold's ``permissions=["settings_manage"]`` on the reveal/rotate actions."""
+        return can_manage_settings(request.user)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         connection = self.get_object(request, object_id)
         extra = dict(extra_context or {})
@@ -185,7 +189,7 @@ class InboundConnectionAdmin(ModelAdmin):
         return get_object_or_404(InboundConnection, pk=object_id)
 
     @action(description="Reveal secret", url_path="reveal-secret", icon="visibility",
-            permissions=["bridges.settings_manage"])
+            permissions=["settings_manage"])
     def reveal(self, request, object_id):
         connection = self._connection(request, object_id)
         if request.method != "POST":
@@ -206,7 +210,7 @@ class InboundConnectionAdmin(ModelAdmin):
         return render(request, "admin/bridges/inboundconnection/secret.html", context)
 
     @action(description="Rotate secret", url_path="rotate-secret", icon="autorenew",
-            permissions=["bridges.settings_manage"])
+            permissions=["settings_manage"])
     def rotate(self, request, object_id):
         connection = self._connection(request, object_id)
         form = RotateForm(request.POST or None)

@@ -222,6 +222,10 @@ class ExportScheduleAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
 
     actions_detail = ["run_now", "reveal"]
 
+    def has_settings_manage_permission(self, request, obj=None) -> bool:
+        """unfold's ``permissions=["settings_manage"]`` on the reveal/rotate actions."""
+        return request.user.has_perm(SETTINGS_MANAGE)
+
     def detail_action_allowed(self, request, obj, name: str) -> bool:
         return obj.is_active if name == "run_now" else True
 
@@ -273,7 +277,7 @@ class ExportScheduleAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
         return redirect("admin:bridges_exportschedule_change", schedule.pk)
 
     @action(description="Reveal secret", url_path="reveal-secret", icon="visibility",
-            permissions=[SETTINGS_MANAGE])
+            permissions=["settings_manage"])
     def reveal(self, request, object_id):
         schedule = self._schedule(request, object_id)
         if request.method != "POST":

@@ -271,6 +271,10 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
 
     actions_detail = ["send_test", "reveal", "rotate", "enable"]
 
+    def has_settings_manage_permission(self, request, obj=None) -> bool:
+        """unfold's ``permissions=["settings_manage"]`` on the reveal/rotate actions."""
+        return request.user.has_perm(SETTINGS_MANAGE)
+
     def detail_action_allowed(self, request, obj, name: str) -> bool:
         if name == "enable":
             return not obj.is_active
@@ -312,7 +316,7 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
     # --- the inspector's buttons: unfold detail actions (a link to a page with its own form)
 
     @action(description="Reveal secret", url_path="reveal-secret", icon="visibility",
-            permissions=[SETTINGS_MANAGE])
+            permissions=["settings_manage"])
     def reveal(self, request, object_id):
         endpoint = self._endpoint(request, object_id)
         if request.method != "POST":
