@@ -36,7 +36,10 @@ from fulfillment.constants import RateBasis
 from fulfillment.models import ShippingMethod, ShippingRate
 from orderflow.models import Channel
 from orderflow.timeline import Actor
+from orders import services as order_services
+from orders.constants import CancelReason
 from orders.demo import seed_orders_demo
+from orders.models import Order
 
 # --- demo credentials: generated on first seed, kept under var/ (never in the repository) ---
 
@@ -148,6 +151,7 @@ class Command(BaseCommand):
             creds = self.seed_people(creds)
             creds = self.seed_storefront_keys(creds)
             creds = self.seed_bridge(creds)
+        seed_demo_orders(staff=get_user_model().objects.get(username=creds["staff"]["username"]))
         save_credentials(creds)
         if options["json"]:
             self.stdout.write(json.dumps(creds, sort_keys=True))
@@ -336,3 +340,84 @@ class Command(BaseCommand):
             f"  secret     {creds['bridge']['secret']}",
         ]
         return "\n".join(lines)
+
+
+# --- demo orders: a back office with work in it --------------------------------------------
+# (reference, channel, buyer: "shopper" | "company", [(sku, quantity)], payment kind, then)
+# Each order goes in through orders.services.order_import (stock, pricing, payment, timeline,
+# outbox) and is moved on through the services staff use; an order whose reference is already
+# there is left alone, so a second run changes nothing.
+DEMO_ORDERS = [
+    ("DEMO-1001", "ECOMMERCE", "shopper", [("COF-BM-250", 2)], "payment_intent", ()),
+    ("DEMO-1002", "ECOMMERCE", "shopper", [("COF-HL-500", 3)], "payment_intent", ()),
+    ("DEMO-1003", "ECOMMERCE", "shopper", [("COF-BM-1K", 1)], "payment_intent", ("capture",)),
+    ("DEMO-1004", "ECOMMERCE", "shopper", [("COF-BM-250", 1), ("COF-HL-500", 1)],
+     "payment_intent", ("capture",)),
+    ("DEMO-1005", "ECOMMERCE", "shopper", [("COF-HL-500", 2)], "cod", ()),
+    ("DEMO-1006", "ECOMMERCE", "shopper", [("COF-BM-250", 4)], "cod", ("cancel",)),
+    ("DEMO-1007", "ECOMMERCE", "shopper", [("COF-BM-1K", 2)], "payment_intent", ("cancel",)),
+    ("DEMO-1008", "ECOMMERCE", "shopper", [("COF-HL-500", 1)], "cod", ("invoice",)),
+    ("DEMO-1009", "ECOMMERCE", "shopper", [("COF-BM-250", 3)], "payment_intent",
+     ("capture", "invoice")),
+    ("DEMO-2001", "B2B_PORTAL", "company", [("COF-BM-1K", 6)], "terms", ()),
+    ("DEMO-2002", "B2B_PORTAL", "company", [("COF-BM-250", 24)], "terms", ("invoice",)),
+    ("DEMO-2003", "B2B_PORTAL", "company", [("COF-HL-500", 12)], "terms",
+     ("invoice", "invoice_paid")),
+    ("DEMO-2004", "B2B_PORTAL", "company", [("COF-BM-1K", 3), ("COF-HL-500", 6)], "terms",
+     ("invoice", "invoice_paid")),
+    ("DEMO-2005", "B2B_PORTAL", "company", [("COF-BM-250", 12)], "terms", ("cancel",)),
+    ("DEMO-2006", "B2B_PORTAL", "company", [("COF-HL-500", 6)], "terms", ("invoice",)),
+    ("DEMO-2007", "B2B_PORTAL", "company", [("COF-BM-1K", 2)], "cod", ()),
+]
+
+
+def seed_demo_orders(*, staff) -> int:
+    """The demo orders above, across statuses; returns how many were created this run."""
+    actor = Actor.staff(staff)
+    products = {p.sku: p for p in Product.objects.select_related("tax_class", "supplier")
+                .prefetch_related("tax_class__rates")}
+    company = Company.objects.get(code="kingston-cafes")
+    buyers = {
+        "shopper": (Customer.objects.get(email="shopper@example.com"), None),
+        "company": (Customer.objects.get(email="buyer@kingston-cafes.example.com"), company),
+    }
+    created = 0
+    for reference, channel_code, buyer, lines, kind, then in DEMO_ORDERS:
+        channel = Channel.objects.get(code=channel_code)
+        if Order.objects.filter(channel=channel, external_reference=reference).exists():
+            continue
+        customer, buyer_company = buyers[buyer]
+        address = (customer.addresses.first() or (buyer_company.addresses.first()
+                                                   if buyer_company else None))
+        shipping = ({"full_name": address.full_name, "company_name": address.company_name,
+                     "line1": address.line1, "city": address.city, "region": address.region,
+                     "country": address.country} if address else None)
+        with transaction.atomic():
+            order = order_services.order_import(
+                channel=channel, email=customer.email, customer=customer,
+                company=buyer_company, external_reference=reference, actor=actor,
+                payment_kind=kind, shipping_address=shipping,
+                payment_reference=f"pi_demo_{reference.lower()}" if kind == "payment_intent"
+                else "",
+                lines=[{"product": products[sku], "quantity": quantity, "order_uom": "",
+                        "order_quantity": None, "unit_price": None}
+                       for sku, quantity in lines],
+                source="demo")
+            for step in then:
+                order.refresh_from_db()
+                if step == "capture":
+                    order_services.payment_capture(order=order, payment=order.payments.get(),
+                                                   actor=actor,
+                                                   reference=f"ch_demo_{reference.lower()}")
+                elif step == "cancel":
+                    order_services.order_cancel(order=order, actor=actor,
+                                                reason=CancelReason.CUSTOMER,
+                                                note="The customer changed their mind.")
+                elif step == "invoice":
+                    order_services.invoice_issue(order=order, actor=actor)
+                elif step == "invoice_paid":
+                    order_services.invoice_mark_paid(
+                        invoice=order.invoices.get(status="issued"), actor=actor,
+                        reference=f"bank_{reference.lower()}")
+        created += 1
+    return created
