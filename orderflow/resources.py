@@ -1,6 +1,9 @@
 """Base for every django-import-export resource."""
 
-from import_export import resources
+from decimal import InvalidOperation
+
+from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
+from import_export import resources, widgets
 
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -23,6 +26,16 @@ class BaseResource(resources.ModelResource):
             return neutralise_formula(value)
         return value
 
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        """A cell that cannot be read is explained in words a person can act on, naming the
+        row and the column (``row 2, column list_price: 'abc' is not a number``), instead of
+        Python's ``[<class 'decimal.ConversionSyntax'>]``."""
+        try:
+            return super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
+        except (ValueError, InvalidOperation, ObjectDoesNotExist,
+                MultipleObjectsReturned) as exc:
+            raise ValueError(cell_error(field, row, exc, kwargs.get("row_number"))) from None
+
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
                     collect_failed_rows=False, rollback_on_validation_errors=True, **kwargs):
         # A file with any bad row imports nothing: validation errors roll back too.
@@ -38,3 +51,25 @@ class BaseResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = True
         use_transactions = True
+
+
+def cell_error(field, row, exc, row_number=None) -> str:
+    value = row.get(field.column_name)
+    widget = field.widget
+    where = f"column {field.column_name}"
+    if row_number is not None:
+        where = f"row {row_number}, {where}"
+    if isinstance(widget, widgets.ForeignKeyWidget):
+        what = widget.model._meta.verbose_name
+        if isinstance(exc, MultipleObjectsReturned):
+            return f"{where}: more than one {what} with {widget.field} '{value}'"
+        return f"{where}: no {what} with {widget.field} '{value}'"
+    if isinstance(widget, widgets.DecimalWidget) or isinstance(exc, InvalidOperation):
+        return f"{where}: '{value}' is not a number"
+    if isinstance(widget, widgets.IntegerWidget):
+        return f"{where}: '{value}' is not a whole number"
+    if isinstance(widget, widgets.BooleanWidget):
+        return f"{where}: '{value}' is not yes/no (use 1/0, true/false)"
+    if isinstance(widget, widgets.DateWidget | widgets.DateTimeWidget):
+        return f"{where}: '{value}' is not a date"
+    return f"{where}: {exc}"

@@ -111,3 +111,13 @@ def test_admin_import_good_file_then_confirm(admin_client_logged):
     confirm = admin_client_logged.post("/admin/catalog/product/process_import/", form.initial)
     assert confirm.status_code == 302
     assert Product.objects.count() == 3
+
+
+def test_unreadable_cells_are_explained_in_words_with_row_and_column():
+    result = ProductResource().import_data(load_dataset(FIXTURES / "products_unreadable.csv"))
+    errors = row_errors(result)
+    assert errors == {
+        2: "row 2, column list_price: 'abc' is not a number",
+        3: "row 3, column tax_class: no tax class with code 'GCT-9'",
+    }
+    assert Product.objects.count() == 0
