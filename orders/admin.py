@@ -511,9 +511,27 @@ class InvoiceAdmin(ServiceManagedAdmin):
     date_hierarchy = "issued_at"
     actions = ["mark_paid_selected", "void_selected"]
 
+    change_form_template = "admin/orders/invoice/change_form.html"
+
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, obj):
         return money(obj.amount, obj.currency)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/print/", self.admin_site.admin_view(self.print_view),
+                 name="orders_invoice_print"),
+        ] + super().get_urls()
+
+    def print_view(self, request, pk):
+        """The invoice as a document to print (or save as PDF from the browser)."""
+        invoice = get_object_or_404(Invoice.objects.select_related(
+            "order__channel", "company"), pk=pk)
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return render(request, "admin/orders/invoice/print.html", {
+            "invoice": invoice, "order": invoice.order,
+            "back_url": reverse("admin:orders_invoice_change", args=[invoice.pk])})
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):

@@ -98,3 +98,18 @@ def test_export_one_row_per_line_and_nested_json(admin_client_logged):
     assert len(dataset) == 2
     assert dataset.dict[0]["order_number"] == order.number
     assert [row["quantity"] for row in dataset.dict] == ["1", "2"]
+
+
+def test_invoice_page_links_a_printable_invoice_with_formatted_money(admin_client_logged):
+    from orderflow.timeline import Actor
+    from orders import services
+
+    order = make_order(status="confirmed")
+    invoice = services.invoice_issue(order=order, actor=Actor.system("test"))
+    page = admin_client_logged.get(reverse("admin:orders_invoice_change", args=[invoice.pk]))
+    printable = reverse("admin:orders_invoice_print", args=[invoice.pk])
+    assert page.status_code == 200 and printable in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()  # nothing to edit, nothing to save
+    document = admin_client_logged.get(printable).content.decode()
+    assert invoice.number in document and "@media print" in document
+    assert f"JMD {order.total:,.2f}" in document
