@@ -36,6 +36,17 @@ class StorefrontUser:
         return f"api key {self.api_key.prefix}"
 
 
+SECRET_KEY_REQUIRED = ("This path needs a secret API key; publishable keys may only read the "
+                       "catalog and use anonymous carts.")
+
+
+def _needs_secret_key(request) -> bool:
+    """Whether the view this request is for refuses publishable keys (``SecretKey``)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return view is not None and any(getattr(permission, "needs_secret_key", False)
+                                    for permission in view.get_permissions())
+
+
 # Key hash -> the ApiKey row, kept a few seconds (see bridges.access.credential_cache).
 _keys = CredentialCache()
 
@@ -70,6 +81,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Unknown API key.")
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if not api_key.is_secret and request.META.get(SHOPPER_HEADER) \
+                and _needs_secret_key(request):
+            # The key is checked before the token, as a reader reads them: a publishable key
+            # on a customer-scoped path is refused for that, whatever else it carries.
+            raise exceptions.PermissionDenied(SECRET_KEY_REQUIRED, code="secret_key_required")
         customer = self.shopper(request, api_key)
         return StorefrontUser(api_key, customer), api_key
 

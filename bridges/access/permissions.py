@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from bridges.access.authentication import StorefrontUser
+from bridges.access.authentication import SECRET_KEY_REQUIRED, StorefrontUser
 from orderflow.api.permissions import IsStaffWithModelPerms
 
 
@@ -20,9 +20,10 @@ class StorefrontKey(BasePermission):
 class SecretKey(StorefrontKey):
     """Customer-scoped paths: a publishable key is refused with 403."""
 
-    message = "This path needs a secret API key; publishable keys may only read the catalog " \
-              "and use anonymous carts."
+    message = SECRET_KEY_REQUIRED
     code = "secret_key_required"
+    # Read by authentication: a publishable key is refused here before its token is read.
+    needs_secret_key = True
 
     def has_permission(self, request, view):
         if is_storefront(request):

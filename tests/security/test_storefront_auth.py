@@ -88,6 +88,22 @@ def test_publishable_key_cannot_carry_a_shopper_token(shop):
             "authentication_failed")
 
 
+@pytest.mark.parametrize("method, path", [
+    ("post", "/api/v1/checkout"),
+    ("get", "/api/v1/orders"),
+    ("get", "/api/v1/orders/ord_whatever"),
+    ("post", "/api/v1/shopper-tokens"),
+])
+@pytest.mark.parametrize("token", ["valid", "forged"])
+def test_publishable_key_on_customer_scoped_paths_is_403_before_its_token(shop, method, path,
+                                                                          token):
+    """The key is judged first, as a reader reads the request: whatever token comes with a
+    publishable key, a customer-scoped path answers 403 secret_key_required."""
+    value = shop.token_for(factories.CustomerFactory()) if token == "valid" else "forged"
+    response = getattr(shop.client(shop.publishable, value), method)(path, {}, format="json")
+    problem(response, 403, "secret_key_required")
+
+
 def test_orders_list_needs_a_shopper_token(shop):
     problem(shop.client(shop.secret).get("/api/v1/orders"), 403, "shopper_token_required")
 
