@@ -37,6 +37,9 @@ class Cart(TimeStampedModel):
     shipping_total = MoneyField(default=Decimal("0"))
     total = MoneyField(default=Decimal("0"))
     metadata = models.JSONField(default=dict, blank=True)
+    # The defaults the cart took instead of a client's choice, by field ("shipping_method",
+    # "shipping_address", "billing_address"; "payment" at checkout): {value, source, detail}.
+    defaults = models.JSONField(default=dict, blank=True)
     # Not indexed: it changes on every edit, and an index on it would make each edit write
     # every index of the row again (no HOT update). Idle carts are found by status.
     last_activity_at = models.DateTimeField(auto_now=True)

@@ -12,7 +12,7 @@ from carts.selectors import cart_company, cart_get, cart_lines, cart_problems, p
 from fulfillment.selectors import shipping_method_list
 from orderflow.api.fields import MetadataField
 from orderflow.money import format_amount
-from orders.presenters import AddressSerializer
+from orders.presenters import AddressSerializer, DefaultsField
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -66,6 +66,10 @@ class ShippingMethodInput(serializers.Serializer):
 
 
 class PaymentInput(serializers.Serializer):
+    """Optional at checkout: without it, a company on credit terms pays on ``terms`` and
+    another signed-in customer ``cod`` where the channel allows it (see ``defaults`` in the
+    answer); a guest must send one."""
+
     kind = serializers.ChoiceField(choices=["payment_intent", "cod", "terms"])
     reference = serializers.RegexField(
         r"^[A-Za-z0-9_\-]{3,120}$", required=False,
@@ -165,6 +169,8 @@ class CartSerializer(serializers.Serializer):
     priced_at = serializers.DateTimeField(allow_null=True)
     is_priced = serializers.BooleanField()
     problems = CartProblemSerializer(many=True)
+    defaults = DefaultsField(help_text="What pricing took because the cart lacked it: the "
+                                       "channel's shipping method, the customer's addresses.")
     metadata = serializers.DictField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -193,6 +199,7 @@ class CartSerializer(serializers.Serializer):
             if cart.priced_at else None,
             "is_priced": cart.is_priced,
             "problems": problems,
+            "defaults": cart.defaults,
             "metadata": cart.metadata,
             "created_at": _DATETIME.to_representation(cart.created_at),
             "updated_at": _DATETIME.to_representation(cart.updated_at),

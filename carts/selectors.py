@@ -14,7 +14,8 @@ from orderflow.errors import NotFound
 from orderflow.money import format_amount
 from orders.pricing import LineToPrice, Priced, price_lines
 
-CART_RELATED = ("channel", "shipping_method")
+# The channel's default shipping method too: pricing and checkout take it (no extra query).
+CART_RELATED = ("channel__default_shipping_method", "shipping_method")
 # Staff may open anyone's cart: join the buyer too. Storefronts reuse their shopper, below.
 STAFF_CART_RELATED = (*CART_RELATED, "customer__company__price_list")
 

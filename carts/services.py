@@ -16,6 +16,8 @@ from carts.models import Cart, CartLine
 from carts.selectors import cart_company, cart_get, cart_lines, cart_problems, price_cart
 from catalog.selectors import product_for_sale, quantity_to_base
 from catalog.services import stock_reserve
+from customers.constants import PaymentTerms
+from customers.selectors import customer_default_addresses
 from fulfillment.selectors import shipping_method_get
 from orderflow.errors import Conflict, NotFound, ValidationFailed
 from orderflow.transactions import relaxed_commit
@@ -105,9 +107,10 @@ def _check_quantity(quantity: int) -> None:
 @cart_edit
 def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = None,
                   order_uom: str | None = None, order_quantity: int | None = None,
-                  metadata: dict | None = None) -> Cart:
+                  metadata: dict | None = None, reprice: bool = False) -> Cart:
     """Add ``quantity`` base units, or ``order_quantity`` of ``order_uom``; the same sku
-    again merges into its line."""
+    again merges into its line. ``reprice``: price the cart in the same transaction (the
+    bridge answers every line edit with the cart priced)."""
     cart = _cart_for_edit(principal, cart_id)
     product = product_for_sale(sku=sku)
     if order_uom:
@@ -136,6 +139,8 @@ def cart_add_line(*, principal, cart_id: str, sku: str, quantity: int | None = N
         line.save(update_fields=["quantity", "order_uom", "order_quantity", "metadata",
                                  "updated_at"])
     _touch(cart)
+    if reprice:
+        _price(cart, customer=_buyer(principal, cart))
     return cart
 
 
@@ -148,7 +153,8 @@ def _line(cart: Cart, line_id: str) -> CartLine:
 
 @cart_edit
 def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | None = None,
-                     order_quantity: int | None = None, metadata: dict | None = None) -> Cart:
+                     order_quantity: int | None = None, metadata: dict | None = None,
+                     reprice: bool = False) -> Cart:
     cart = _cart_for_edit(principal, cart_id)
     line = _line(cart, line_id)
     fields = ["updated_at"]
@@ -170,14 +176,18 @@ def cart_update_line(*, principal, cart_id: str, line_id: str, quantity: int | N
         fields.append("metadata")
     line.save(update_fields=fields)
     _touch(cart)
+    if reprice:
+        _price(cart, customer=_buyer(principal, cart))
     return cart
 
 
 @cart_edit
-def cart_remove_line(*, principal, cart_id: str, line_id: str) -> Cart:
+def cart_remove_line(*, principal, cart_id: str, line_id: str, reprice: bool = False) -> Cart:
     cart = _cart_for_edit(principal, cart_id)
     _line(cart, line_id).delete()
     _touch(cart)
+    if reprice:
+        _price(cart, customer=_buyer(principal, cart))
     return cart
 
 
@@ -187,7 +197,8 @@ def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
     cart = _cart_for_edit(principal, cart_id)
     cart.shipping_address = shipping_address
     cart.billing_address = billing_address or shipping_address
-    fields = ["shipping_address", "billing_address"]
+    _forget_defaults(cart, "shipping_address", "billing_address")
+    fields = ["shipping_address", "billing_address", "defaults"]
     if email:
         cart.email = email.strip().lower()
         fields.append("email")
@@ -196,20 +207,97 @@ def cart_set_addresses(*, principal, cart_id: str, shipping_address: dict,
 
 
 @cart_edit
-def cart_set_shipping_method(*, principal, cart_id: str, code: str) -> Cart:
+def cart_set_shipping_method(*, principal, cart_id: str, code: str,
+                             reprice: bool = False) -> Cart:
     cart = _cart_for_edit(principal, cart_id)
     cart.shipping_method = _shipping_method(
         code, channel=cart.channel, country=(cart.shipping_address or {}).get("country"))
-    _touch(cart, "shipping_method")
+    _forget_defaults(cart, "shipping_method")
+    _touch(cart, "shipping_method", "defaults")
+    if reprice:
+        _price(cart, customer=_buyer(principal, cart))
     return cart
 
 
-@cart_edit
-def cart_price(*, principal, cart_id: str) -> Cart:
-    """Re-price every line and the shipping server-side and stamp ``priced_at``."""
-    cart = _cart_for_edit(principal, cart_id)
-    lines = cart_lines(cart=cart, for_pricing=True)
-    priced = price_cart(cart=cart, lines=lines, company=cart_company(cart))
+# --- defaults: what a cart takes when the client did not choose ------------------------------
+
+def _buyer(principal, cart: Cart):
+    """Who buys: the signed-in shopper, else the cart's customer (checkout's rule)."""
+    return principal.customer or cart.customer
+
+
+def _forget_defaults(cart: Cart, *names: str) -> None:
+    """The client chose these itself: they are no longer defaults."""
+    if any(name in cart.defaults for name in names):
+        cart.defaults = {k: v for k, v in cart.defaults.items() if k not in names}
+
+
+def _take_defaults(cart: Cart, *, customer) -> list[str]:
+    """Fill what the cart lacks, in memory: the signed-in customer's default addresses (their
+    own, else their company's) and the channel's default shipping method when it can ship
+    there. Each default taken is noted in ``cart.defaults``. Returns the fields to save."""
+    taken = {}
+    if not cart.shipping_address and customer is not None:
+        shipping, billing = customer_default_addresses(customer=customer)
+        if shipping is not None:
+            cart.shipping_address = shipping.postal
+            taken["shipping_address"] = _address_default("shipping", shipping, customer)
+        if cart.shipping_address and not cart.billing_address:
+            if billing is not None:
+                cart.billing_address = billing.postal
+                taken["billing_address"] = _address_default("billing", billing, customer)
+            else:
+                cart.billing_address = cart.shipping_address
+                taken["billing_address"] = {
+                    "value": None, "source": "shipping_address",
+                    "detail": "billing address defaulted to the shipping address"}
+    method = cart.channel.default_shipping_method
+    country = (cart.shipping_address or {}).get("country")
+    if cart.shipping_method_id is None and method is not None and method.is_active \
+            and method.ships_to(country):
+        cart.shipping_method = method
+        taken["shipping_method"] = {
+            "value": method.code, "source": "channel",
+            "detail": f"shipping method defaulted to {method.code} ({method.name}) from "
+                      f"channel {cart.channel.code}"}
+    if not taken:
+        return []
+    cart.defaults = {**cart.defaults, **taken}
+    return [*taken, "defaults"]
+
+
+def _address_default(kind: str, address, customer) -> dict:
+    own = address.customer_id == customer.pk
+    book = "the customer's address book" if own else \
+        f"company {customer.company.code}'s address book"
+    name = address.label or address.line1
+    return {"value": address.public_id, "source": "customer" if own else "company",
+            "detail": f"{kind} address defaulted to {name} from {book}"}
+
+
+def _payment_default(*, cart: Cart, customer, company) -> dict:
+    """The payment a checkout without one takes: ``terms`` for a company on credit terms,
+    else ``cod`` for a signed-in customer where the channel allows it. A guest, or a channel
+    without COD, must send one (400 naming ``payment``)."""
+    if company is not None and company.payment_terms != PaymentTerms.COD:
+        return {"value": PaymentKind.TERMS, "source": "company_terms",
+                "detail": f"payment kind defaulted to terms from company terms "
+                          f"{company.payment_terms}"}
+    if customer is not None and cart.channel.cod_allowed:
+        return {"value": PaymentKind.COD, "source": "channel",
+                "detail": f"payment kind defaulted to cod: not on credit terms, and channel "
+                          f"{cart.channel.code} allows cash on delivery"}
+    reason = "a guest checkout" if customer is None else \
+        f"channel {cart.channel.code} does not offer cash on delivery"
+    raise ValidationFailed(f"Send a payment: none is taken by default for {reason}.",
+                           errors={"payment": ["This field is required."]})
+
+
+# --- pricing ----------------------------------------------------------------------------------
+
+def _stamp(cart: Cart, lines: list[CartLine], priced) -> list[str]:
+    """Store ``priced`` on the lines (saved here) and the cart (in memory): the cart's fields
+    to save."""
     for p in priced.lines:
         line = p.line
         line.unit_price, line.price_source = p.unit_price, p.source
@@ -221,15 +309,40 @@ def cart_price(*, principal, cart_id: str) -> Cart:
     cart.shipping_total, cart.total = priced.shipping_total, priced.total
     cart.priced_at = timezone.now()
     cart.priced_version = cart.version
-    cart.save(update_fields=["subtotal", "tax_total", "shipping_total", "total", "priced_at",
-                             "priced_version", "updated_at", "last_activity_at"])
+    return ["subtotal", "tax_total", "shipping_total", "total", "priced_at", "priced_version"]
+
+
+def _price(cart: Cart, *, customer) -> None:
+    """Take the defaults, re-price every line and the shipping, stamp ``priced_at``, save."""
+    fields = _take_defaults(cart, customer=customer)
+    lines = cart_lines(cart=cart, for_pricing=True)
+    priced = price_cart(cart=cart, lines=lines, company=cart_company(cart))
+    fields += _stamp(cart, lines, priced)
+    cart.save(update_fields=[*fields, "updated_at", "last_activity_at"])
+
+
+@cart_edit
+def cart_price(*, principal, cart_id: str) -> Cart:
+    """Re-price every line and the shipping server-side and stamp ``priced_at``; a cart
+    without a shipping method or addresses takes the defaults first (``_take_defaults``)."""
+    cart = _cart_for_edit(principal, cart_id)
+    _price(cart, customer=_buyer(principal, cart))
     return cart
 
 
 @transaction.atomic
-def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", notes: str = "",
-                  shipping_address: dict | None = None, billing_address: dict | None = None):
+def cart_checkout(*, principal, cart_id: str, payment: dict | None = None, email: str = "",
+                  notes: str = "", shipping_address: dict | None = None,
+                  billing_address: dict | None = None, contact: dict | None = None,
+                  price_unpriced: bool = False):
     """Turn a priced cart into an order: one transaction, the cart row locked.
+
+    What the cart lacks is taken from the defaults (``_take_defaults``), and without
+    ``payment`` the buyer's payment default (``_payment_default``); each one taken is kept in
+    ``cart.defaults`` and written on the order's timeline. ``price_unpriced`` (the bridge,
+    whose guide has no pricing step): a cart changed since its last pricing is priced here;
+    a priced cart whose prices moved is still refused (``price_changed``). ``contact``: the
+    buyer's name and phone as a guest checkout gave them, for the timeline.
 
     Refuses (nothing written, the cart unchanged) a converted, empty, unpriced or stale cart,
     inactive products, missing shipping or address, short stock, and terms over the credit
@@ -241,15 +354,25 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
     if cart.status not in EDITABLE_STATUSES:
         raise Conflict(f"A cart that is {cart.status} cannot be checked out.",
                        code="cart_not_active")
+    customer = _buyer(principal, cart)
+    company = cart_company(cart)
+    if payment is None:
+        payment_default = _payment_default(cart=cart, customer=customer, company=company)
+        payment = {"kind": payment_default["value"]}
+        cart.defaults = {**cart.defaults, "payment": payment_default}
     if shipping_address:
         # Addresses given at checkout count only if they do not change the priced totals
         # (checked below with everything else).
         cart.shipping_address = shipping_address
         cart.billing_address = billing_address or cart.billing_address or shipping_address
+        _forget_defaults(cart, "shipping_address", *(["billing_address"] if billing_address
+                                                     else []))
+    _take_defaults(cart, customer=customer)
 
     lines = cart_lines(cart=cart, for_pricing=True)
-    company = cart_company(cart)
     priced = price_cart(cart=cart, lines=lines, company=company)
+    price_fields = _stamp(cart, lines, priced) \
+        if price_unpriced and lines and not cart.is_priced else []
     current = {(p.line.product.pk, p.line.quantity): p.unit_price for p in priced.lines}
     problems = [
         problem for problem in cart_problems(cart=cart, lines=lines, current_prices=current)
@@ -266,12 +389,14 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
         first = problems[0]
         raise Conflict(first["detail"], code=first["code"], problems=problems)
 
-    customer = principal.customer or cart.customer
     email = (email or (customer.email if customer else "") or cart.email).strip().lower()
     if not email:
         raise ValidationFailed("An email address is needed for the order.",
                                code="email_missing", errors={"email": ["Required."]})
 
+    if payment["kind"] == PaymentKind.COD and not cart.channel.cod_allowed:
+        raise Conflict(f"Channel {cart.channel.code} does not offer cash on delivery.",
+                       code="payment_kind_not_available")
     if payment["kind"] == PaymentKind.TERMS:
         credit_check(company=company, order_total=priced.total)
 
@@ -280,9 +405,11 @@ def cart_checkout(*, principal, cart_id: str, payment: dict, email: str = "", no
     if customer is not None and cart.customer_id is None:
         cart.customer = customer
     cart.save(update_fields=["status", "converted_at", "customer", "shipping_address",
-                             "billing_address", "updated_at", "last_activity_at"])
+                             "billing_address", "shipping_method", "defaults", *price_fields,
+                             "updated_at", "last_activity_at"])
     order = order_place(cart=cart, priced=priced, customer=customer, company=company,
-                        email=email, payment=payment, notes=notes, actor=principal.actor)
+                        email=email, payment=payment, notes=notes, actor=principal.actor,
+                        defaults=cart.defaults, contact=contact)
     # Last, after the cart's conversion and the order's rows: the products' rows, which every
     # checkout of a popular sku needs, stay locked only from this statement to COMMIT, so
     # those checkouts queue for that, not for the whole checkout. Short stock raises here,

@@ -146,3 +146,11 @@ class Address(TimeStampedModel):
 
     def __str__(self):
         return f"{self.full_name}, {self.line1}, {self.city} {self.country}"
+
+    POSTAL_FIELDS = ("full_name", "company_name", "line1", "line2", "city", "region",
+                     "postal_code", "country", "phone")
+
+    @property
+    def postal(self) -> dict:
+        """The address as carts and orders store it (blank parts left out)."""
+        return {name: getattr(self, name) for name in self.POSTAL_FIELDS if getattr(self, name)}

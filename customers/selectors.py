@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from customers.models import Company
+from customers.models import Address, Company
 from orderflow.errors import NotFound
 
 
@@ -24,3 +24,18 @@ def company_for_pricing(*, principal, requested: str | None) -> Company | None:
     if principal.customer is not None and principal.customer.company_id:
         return principal.customer.company
     return None
+
+
+def customer_default_addresses(*, customer) -> tuple[Address | None, Address | None]:
+    """``(shipping, billing)``: the customer's own default addresses, else their company's;
+    None where there is none. One query."""
+    owners = Q(customer_id=customer.pk)
+    if customer.company_id:
+        owners |= Q(company_id=customer.company_id, customer__isnull=True)
+    rows = list(Address.objects.filter(owners).filter(
+        Q(is_default_shipping=True) | Q(is_default_billing=True)).order_by("id"))
+    # The customer's own address first, then the company's.
+    rows.sort(key=lambda address: address.customer_id != customer.pk)
+    shipping = next((a for a in rows if a.is_default_shipping), None)
+    billing = next((a for a in rows if a.is_default_billing), None)
+    return shipping, billing

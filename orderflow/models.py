@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Value, When
 from django.db.models.functions import Cast, Concat, Right
@@ -81,12 +82,31 @@ class Channel(TimeStampedModel):
     name = models.CharField(max_length=120)
     currency = CurrencyField()
     is_active = models.BooleanField(default=True)
+    # The defaults that let a cart check out with nothing but lines (docs/storefront.md):
+    # a string reference, so the kernel imports no app.
+    default_shipping_method = models.ForeignKey(
+        "fulfillment.ShippingMethod", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Taken by a cart without a shipping method when it is priced and at checkout.",
+    )
+    cod_allowed = models.BooleanField(
+        "cash on delivery allowed", default=True,
+        help_text="Buyers may pay cash on delivery; without a payment kind, a buyer who is not "
+                  "on credit terms pays COD.",
+    )
 
     class Meta:
         ordering = ["code"]
 
     def __str__(self):
         return self.code
+
+    def clean(self):
+        method = self.default_shipping_method
+        if method is not None and self.pk and method.channels.exists() \
+                and not method.channels.filter(pk=self.pk).exists():
+            raise ValidationError({"default_shipping_method":
+                                   "This method is not offered in this channel."})
 
 
 class ActorSource(models.TextChoices):

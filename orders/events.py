@@ -38,6 +38,22 @@ INVOICE_ISSUED = "invoice_issued"
 INVOICE_PAID = "invoice_paid"
 INVOICE_VOIDED = "invoice_voided"
 SUPPLIER_ORDER_ACKNOWLEDGED = "supplier_order_acknowledged"
+# Shipments and returns (the fulfillment app's steps), told on the order's timeline too.
+SHIPMENT_CREATED = "shipment_created"
+SHIPMENT_SHIPPED = "shipment_shipped"
+SHIPMENT_DELIVERED = "shipment_delivered"
+SHIPMENT_CANCELED = "shipment_canceled"
+RETURN_REQUESTED = "return_requested"
+RETURN_AUTHORIZED = "return_authorized"
+RETURN_REJECTED = "return_rejected"
+RETURN_RECEIVED = "return_received"
+RETURN_REFUNDED = "return_refunded"
+RETURN_CLOSED = "return_closed"
+FULFILLMENT_TYPES = frozenset({
+    SHIPMENT_CREATED, SHIPMENT_SHIPPED, SHIPMENT_DELIVERED, SHIPMENT_CANCELED,
+    RETURN_REQUESTED, RETURN_AUTHORIZED, RETURN_REJECTED, RETURN_RECEIVED, RETURN_REFUNDED,
+    RETURN_CLOSED,
+})
 
 
 def _money(order_or_currency, amount) -> str:
@@ -48,11 +64,20 @@ def _money(order_or_currency, amount) -> str:
 # --- timeline ------------------------------------------------------------------------------
 
 def order_placed_event(*, order: Order, actor: Actor, payment_kind: str,
-                       supplier_orders: list[SupplierOrder] = ()) -> OrderEvent:
+                       supplier_orders: list[SupplierOrder] = (), defaults: dict | None = None,
+                       contact: dict | None = None) -> OrderEvent:
+    """``defaults``: ``{field: {value, source, detail}}`` of what checkout took by default,
+    each told in the message ("payment kind defaulted to terms from company terms NET30")."""
     parameters = {"status": order.status, "total": _money(order, order.total),
                   "currency": order.currency, "payment_kind": payment_kind,
                   "cart_id": order.cart.public_id if order.cart_id else None}
     message = f"Order placed through {order.channel.code} ({payment_kind})."
+    if defaults:
+        parameters["defaults"] = defaults
+        message += "".join(f" {_sentence(taken['detail'])}" for taken in defaults.values())
+    if contact:
+        parameters["contact"] = contact
+        message += " Contact: " + ", ".join(contact.values()) + "."
     if order.approval_levels:
         parameters["approval_levels"] = order.approval_levels
         message += f" Needs approval at level(s) {_levels(order.approval_levels)}."
@@ -61,6 +86,10 @@ def order_placed_event(*, order: Order, actor: Actor, payment_kind: str,
         message += f" Forwarded to {len(supplier_orders)} supplier(s)."
     return record(OrderEvent, order=order, actor=actor, type=ORDER_PLACED, message=message,
                   parameters=parameters)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def _levels(levels) -> str:
@@ -124,14 +153,27 @@ def order_exported_event(*, order: Order, actor: Actor) -> OrderEvent:
 
 
 def order_lines_shipped_event(*, order: Order, actor: Actor, shipped: dict,
-                              old_fulfillment: str) -> OrderEvent:
-    return record(
-        OrderEvent, order=order, actor=actor, type=ORDER_SHIPPED,
-        message=f"Shipped {sum(shipped.values())} unit(s) on {len(shipped)} line(s).",
-        parameters={"lines": shipped,
-                    "fulfillment_status": {"old": old_fulfillment,
-                                           "new": order.fulfillment_status}},
-    )
+                              old_fulfillment: str, shipment: str = "") -> OrderEvent:
+    parameters = {"lines": shipped,
+                  "fulfillment_status": {"old": old_fulfillment,
+                                         "new": order.fulfillment_status}}
+    message = f"Shipped {sum(shipped.values())} unit(s) on {len(shipped)} line(s)"
+    if shipment:
+        parameters["shipment"] = shipment
+        message += f" in shipment {shipment}"
+    return record(OrderEvent, order=order, actor=actor, type=ORDER_SHIPPED,
+                  message=message + ".", parameters=parameters)
+
+
+def order_fulfillment_event(*, order: Order, actor: Actor, type: str, message: str,
+                            parameters: dict) -> OrderEvent:
+    """A shipment's or a return's step on its order's timeline (``FULFILLMENT_TYPES``;
+    written by the fulfillment app's services, whose own payloads live in
+    ``fulfillment.events``)."""
+    if type not in FULFILLMENT_TYPES:
+        raise ValueError(f"{type!r} is not a fulfillment timeline type")
+    return record(OrderEvent, order=order, actor=actor, type=type, message=message,
+                  parameters=parameters)
 
 
 def supplier_order_event(*, supplier_order: SupplierOrder, actor: Actor, type: str,

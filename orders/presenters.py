@@ -106,6 +106,33 @@ class PaymentSerializer(serializers.Serializer):
                              help_text="Money still to collect beyond amount.")
 
 
+class ShipmentLineSerializer(serializers.Serializer):
+    line_id = serializers.CharField(source="order_line.public_id")
+    sku = serializers.CharField(source="order_line.sku")
+    name = serializers.CharField(source="order_line.name")
+    quantity = serializers.IntegerField()
+
+
+class ShipmentSerializer(serializers.Serializer):
+    """A shipment of an order (``order.shipments``: the fulfillment app's rows, read through
+    the reverse relation, so orders imports nothing of fulfillment): what went in which
+    parcel, with which carrier and tracking."""
+
+    id = serializers.CharField(source="public_id")
+    number = serializers.CharField()
+    status = serializers.CharField()
+    carrier = OptionalCharField()
+    service = OptionalCharField()
+    tracking_number = OptionalCharField()
+    tracking_url = OptionalCharField()
+    weight_grams = serializers.IntegerField(allow_null=True)
+    lines = ShipmentLineSerializer(many=True, source="lines.all")
+    created_at = UTCDateTimeField()
+    shipped_at = UTCDateTimeField(allow_null=True)
+    delivered_at = UTCDateTimeField(allow_null=True)
+    canceled_at = UTCDateTimeField(allow_null=True)
+
+
 class OrderSerializer(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     number = serializers.CharField()
@@ -140,3 +167,25 @@ class OrderSerializer(serializers.Serializer):
     completed_at = UTCDateTimeField(allow_null=True)
     canceled_at = UTCDateTimeField(allow_null=True)
     exported_at = UTCDateTimeField(allow_null=True)
+
+
+class DefaultTakenSerializer(serializers.Serializer):
+    value = serializers.CharField(allow_null=True,
+                                  help_text="What was taken: a code, an address id, a kind.")
+    source = serializers.CharField(help_text="Where from: channel, customer, company, "
+                                             "company_terms, shipping_address.")
+    detail = serializers.CharField()
+
+
+class DefaultsField(serializers.DictField):
+    """What a cart or a checkout took by default, by field (``shipping_method``,
+    ``shipping_address``, ``billing_address``, ``payment``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=DefaultTakenSerializer(), **kwargs)
+
+
+class CheckoutOrderSerializer(OrderSerializer):
+    """The order checkout placed, with the defaults it took (from the converted cart)."""
+
+    defaults = DefaultsField(source="cart.defaults")

@@ -3,8 +3,8 @@
 Checks run in a fixed order, each refusal a problem+json with a stable code:
 duplicate header 400 → unknown client / client mismatch 401 → disabled 403 → IP not allowed
 403 → body over 1 MiB 413 → timestamp missing/malformed/outside the window 401 → signature
-wrong 401 → replayed 401 (503 if the guard's store is down) → scope missing 403 → unknown
-action 404 → body not JSON / invalid 400.
+wrong 401 → replayed 401 for a write (503 if the guard's store is down) → scope missing 403 →
+unknown action 404 → body not JSON / invalid 400.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ def refuse(status: int, code: str, detail: str):
     return DomainError(detail, code=code, status=status)
 
 
-def verify(request, client_id: str) -> InboundConnection:
-    """Authenticate and authorise the raw request; returns the connection."""
+def verify(request, client_id: str, *, one_use: bool = True) -> InboundConnection:
+    """Authenticate and authorise the raw request; returns the connection. ``one_use``: the
+    signature is refused if already accepted within the window (every write; a read may be
+    sent again)."""
     meta = request.META
     for header in SIGNED_HEADERS:
         # A proxy joins a repeated header with commas; none of ours ever contains one.
@@ -84,6 +86,8 @@ def verify(request, client_id: str) -> InboundConnection:
     matches = [signature_matches(expected, received) for expected in valid]
     if not any(matches):
         raise refuse(401, "invalid_signature", "The signature does not match.")
+    if not one_use:
+        return connection
     try:
         fresh = replay.first_use(client_id=client_id, signature=received,
                                  window_seconds=connection.replay_window_seconds)
@@ -102,8 +106,9 @@ class BridgeApi(APIView):
 
     @extend_schema(exclude=True)
     def post(self, request, client_id: str, action: str):
-        connection = verify(request, client_id)
         spec = ACTIONS.get(action)
+        # An unknown action counts as a write: the guard applies until it is known harmless.
+        connection = verify(request, client_id, one_use=spec is None or not spec.read_only)
         if spec is not None and spec.scope not in connection.scopes:
             raise refuse(403, "scope_missing",
                          f"This connection lacks the scope {spec.scope} for {action}.")

@@ -16,7 +16,7 @@ class CartAddressesInput(serializers.Serializer):
 
 class CheckoutInput(serializers.Serializer):
     cart_id = serializers.CharField(max_length=40)
-    payment = PaymentInput()
+    payment = PaymentInput(required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     shipping_address = AddressSerializer(required=False)

@@ -25,7 +25,7 @@ from carts.presenters import (
 from orderflow.api.schema import IDEMPOTENCY
 from orderflow.errors import ValidationFailed
 from orderflow.principals import principal_from_request
-from orders.presenters import OrderSerializer
+from orders.presenters import CheckoutOrderSerializer
 
 
 def cart_response(request, cart_id: str | None = None, *, cart=None,
@@ -152,7 +152,7 @@ class CheckoutApi(StorefrontApi):
     @extend_schema(
         summary="Check out a cart", request=s.CheckoutInput, parameters=[IDEMPOTENCY],
         responses={
-            201: OrderSerializer,
+            201: CheckoutOrderSerializer,
             404: OpenApiResponse(description="No such cart for this principal."),
             409: OpenApiResponse(description="The cart cannot be checked out now: "
                                  "cart_converted, not_priced, price_changed, insufficient_stock, "
@@ -162,12 +162,14 @@ class CheckoutApi(StorefrontApi):
     )
     def post(self, request):
         """Place the order: COD and terms are confirmed at once, a payment reference waits
-        for capture (``pending_payment``)."""
+        for capture (``pending_payment``). Without ``payment``, a company on credit terms
+        pays on terms and another signed-in customer COD (``defaults`` says which)."""
         principal = principal_from_request(request)
         data = validated(s.CheckoutInput, request)
 
         def work():
             order = services.cart_checkout(principal=principal, **data)
-            return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+            return Response(CheckoutOrderSerializer(order).data,
+                            status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, principal, work)

@@ -70,8 +70,11 @@ def order_create(*, channel, priced: Priced, email: str, status: str, payment_ki
 
 
 def order_place(*, cart, priced: Priced, customer, company, email: str, payment: dict,
-                notes: str, actor: Actor) -> Order:
+                notes: str, actor: Actor, defaults: dict | None = None,
+                contact: dict | None = None) -> Order:
     """The order of a checked-out cart, with its timeline entry and outbox events.
+    ``defaults``: what checkout took by default (``cart.defaults``), named on the timeline;
+    ``contact``: a guest's name and phone.
 
     Runs inside ``cart_checkout``'s transaction, which locked and converted the cart and
     reserves the stock after this. COD and terms orders are confirmed at once, a payment
@@ -93,7 +96,8 @@ def order_place(*, cart, priced: Priced, customer, company, email: str, payment:
         shipping_address=cart.shipping_address, billing_address=cart.billing_address,
         notes=notes, metadata=cart.metadata, approval_levels=levels)
     events.order_placed_event(order=order, actor=actor, payment_kind=kind,
-                              supplier_orders=supplier_orders)
+                              supplier_orders=supplier_orders, defaults=defaults,
+                              contact=contact)
     types = ["order.created"]
     if status == OrderStatus.CONFIRMED:
         types.append("order.confirmed")

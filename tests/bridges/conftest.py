@@ -41,7 +41,7 @@ class Bridge:
 
     def ok(self, action, payload=None, **kwargs):
         response = self.call(action, payload, **kwargs)
-        assert response.status_code in (200, 201), response.content
+        assert response.status_code == 200, response.content
         return response.json()
 
 

@@ -42,5 +42,5 @@ def test_concurrent_replays_let_exactly_one_through(settings, guard):
 
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(send, range(8)))
-    assert statuses == [201] + [401] * 7
+    assert statuses == [200] + [401] * 7
     assert Cart.objects.count() == 1

@@ -37,7 +37,7 @@ def test_unknown_client_and_mismatched_client_are_401(bridge):
 
 
 def test_disabled_connection_is_403(bridge):
-    assert bridge.call("cart.create", {}).status_code == 201  # its row is now kept
+    assert bridge.call("cart.create", {}).status_code == 200  # its row is now kept
     connection_update(connection=bridge.connection, is_enabled=False)
     assert_problem(bridge.call("cart.create", {}), 403, "connection_disabled")
 
@@ -48,17 +48,17 @@ def test_a_connection_disabled_by_another_process_is_refused_once_its_entry_expi
     from bridges.access.selectors import connection_cache_forget
 
     now = int(time.time())  # a distinct timestamp per call: the same signature is a replay
-    assert bridge.call("cart.create", {}, timestamp=now - 1).status_code == 201
+    assert bridge.call("cart.create", {}, timestamp=now - 1).status_code == 200
     # Another server process disables it: this one still holds the row for a few seconds...
     type(bridge.connection).objects.filter(pk=bridge.connection.pk).update(is_enabled=False)
-    assert bridge.call("cart.create", {}, timestamp=now - 2).status_code == 201
+    assert bridge.call("cart.create", {}, timestamp=now - 2).status_code == 200
     # ...and refuses it once the entry is gone (expired, or with caching switched off).
     connection_cache_forget()
     assert_problem(bridge.call("cart.create", {}, timestamp=now - 3), 403, "connection_disabled")
     with override_settings(ORDERFLOW_API_KEY_CACHE_SECONDS=0):
         type(bridge.connection).objects.filter(pk=bridge.connection.pk).update(
             is_enabled=True)
-        assert bridge.call("cart.create", {}, timestamp=now - 4).status_code == 201
+        assert bridge.call("cart.create", {}, timestamp=now - 4).status_code == 200
         type(bridge.connection).objects.filter(pk=bridge.connection.pk).update(
             is_enabled=False)
         assert_problem(bridge.call("cart.create", {}, timestamp=now - 5), 403,
@@ -79,7 +79,7 @@ def test_ip_allow_list(bridge, allow, address, allowed):
     bridge.client = Client(REMOTE_ADDR=address)
     response = bridge.call("cart.create", {})
     if allowed:
-        assert response.status_code == 201, response.content
+        assert response.status_code == 200, response.content
     else:
         assert_problem(response, 403, "ip_not_allowed")
 
@@ -92,7 +92,7 @@ def test_forwarded_for_is_trusted_only_through_configured_hops(bridge, settings)
     assert_problem(bridge.call("cart.create", {}, **spoofed), 403, "ip_not_allowed")
     settings.ORDERFLOW_TRUSTED_PROXY_HOPS = 1
     assert bridge.call("cart.create", {}, timestamp=int(time.time()) - 1,
-                       **spoofed).status_code == 201
+                       **spoofed).status_code == 200
     # A client-supplied entry left of the proxy's is not trusted.
     assert_problem(bridge.call("cart.create", {}, timestamp=int(time.time()) - 2,
                                HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.9"),
@@ -120,7 +120,7 @@ def test_clock_skew_at_the_window_edges(bridge, monkeypatch, skew, accepted):
     monkeypatch.setattr("bridges.hmac.views.time.time", lambda: now)
     response = bridge.call("cart.create", {}, timestamp=now + skew)
     if accepted:
-        assert response.status_code == 201, response.content
+        assert response.status_code == 200, response.content
     else:
         assert_problem(response, 401, "timestamp_out_of_window")
 
@@ -148,7 +148,7 @@ def test_tampered_body_is_401(bridge):
 def test_replay_is_401(bridge):
     path, headers = bridge.headers("cart.create", b"{}")
     first = bridge.client.post(path, b"{}", content_type="application/json", **headers)
-    assert first.status_code == 201
+    assert first.status_code == 200
     again = bridge.client.post(path, b"{}", content_type="application/json", **headers)
     assert_problem(again, 401, "replayed")
     assert Cart.objects.count() == 1
@@ -158,7 +158,7 @@ def test_database_replay_guard_when_redis_is_not_configured(bridge, settings):
     settings.ORDERFLOW_REPLAY_GUARD_URL = None
     path, headers = bridge.headers("cart.create", b"{}")
     assert bridge.client.post(path, b"{}", content_type="application/json",
-                              **headers).status_code == 201
+                              **headers).status_code == 200
     again = bridge.client.post(path, b"{}", content_type="application/json", **headers)
     assert_problem(again, 401, "replayed")
 
@@ -181,7 +181,7 @@ def test_scope_matrix(bridge, action, scope):
     assert_problem(bridge.call(action, {}), 403, "scope_missing")
     connection_update(connection=bridge.connection, scopes=[scope])
     response = bridge.call(action, {}, timestamp=int(time.time()) - 1)
-    assert response.status_code != 403, response.content  # 201 or a 400 for the empty body
+    assert response.status_code != 403, response.content  # 200 or a 400 for the empty body
 
 
 def test_unknown_action_is_404(bridge):
@@ -200,9 +200,9 @@ def test_rotation_keeps_the_old_secret_for_the_grace_period(bridge):
     rotated = connection_rotate_secret(connection=bridge.connection,
                                        grace=timedelta(hours=1), actor=Actor.system())
     assert rotated.secret != old
-    assert bridge.call("cart.create", {}, secret=old).status_code == 201
+    assert bridge.call("cart.create", {}, secret=old).status_code == 200
     assert bridge.call("cart.create", {}, secret=rotated.secret,
-                       timestamp=int(time.time()) - 1).status_code == 201
+                       timestamp=int(time.time()) - 1).status_code == 200
     # The grace period ends (moved back in the row, as another process would see it):
     type(rotated).objects.filter(pk=rotated.pk).update(
         previous_secret_expires_at=rotated.previous_secret_expires_at - timedelta(hours=2))
