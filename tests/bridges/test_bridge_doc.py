@@ -12,6 +12,7 @@ import pytest
 from bridges.access.services import connection_create
 from bridges.hmac.client import BridgeClient, BridgeError
 from bridges.models import BridgeScope
+from fulfillment.models import ShippingMethod
 from orders.models import Order
 from tests.storefront import build_storefront
 
@@ -32,6 +33,10 @@ def connection(live_server):
     factories.ProductFactory(sku="COF-BM-250", list_price=2450, stock_on_hand=50)
     tea = factories.ProductFactory(sku="TEA-GIN-20", list_price=480, stock_on_hand=100)
     factories.ProductUnitFactory(product=tea, uom="CS24", factor=24)
+    factories.ProductFactory(sku="MUG-LOGO", list_price=1500, stock_on_hand=5)
+    # The guide has no shipping step: the channel ships standard by default, as the demo's.
+    shop.channel.default_shipping_method = ShippingMethod.objects.get(code="standard")
+    shop.channel.save()
     return connection_create(name="doc", channel=shop.channel, scopes=list(BridgeScope.values))
 
 
@@ -45,8 +50,9 @@ def test_the_docs_bash_steps_place_an_order(live_server, connection, tmp_path):
     result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "replayed" not in result.stdout  # cart.get twice
     order = Order.objects.get(connection=connection)
-    assert order.status == "pending_payment"
+    assert order.status == "pending_payment" and order.shipping_method.code == "standard"
     assert order.number in result.stdout
     # 2 × 2450 + 24 × 480, 15 % tax, 1200 shipping — the same totals as the REST flow.
     assert '"total":"20083.00"' in result.stdout

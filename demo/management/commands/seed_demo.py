@@ -226,6 +226,11 @@ class Command(BaseCommand):
             for threshold, price in rates:
                 ShippingRate.objects.update_or_create(method=method, threshold=D(threshold),
                                                       defaults={"price": D(price)})
+        # The integration guides have no shipping step: each demo channel ships standard
+        # unless staff chose another default.
+        Channel.objects.filter(code__in=[Channel.ECOMMERCE, Channel.B2B_PORTAL],
+                               default_shipping_method__isnull=True).update(
+            default_shipping_method=ShippingMethod.objects.get(code="standard"))
 
     def seed_storefront_keys(self, creds: dict) -> dict:
         """Demo API keys: reused while var/ still holds them, else issued anew (the old demo
