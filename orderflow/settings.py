@@ -301,7 +301,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bridges.tasks.prune_idempotency_keys_task",
         "schedule": timedelta(hours=1),
     },
+    "expire-quotes": {"task": "quotes.tasks.expire_quotes_task", "schedule": timedelta(hours=1)},
+    "remind-quotes": {"task": "quotes.tasks.remind_quotes_task", "schedule": timedelta(hours=6)},
+    "approver-digests": {"task": "quotes.tasks.send_approver_digests_task",
+                         "schedule": timedelta(hours=1)},
 }
+
+# --- quotes (docs/quotes.md) ------------------------------------------------------------------
+ORDERFLOW_PUBLIC_URL = "http://127.0.0.1:8000"  # links in quote e-mails (make run's address)
+ORDERFLOW_SELLER_NAME = "OrderFlow"
+ORDERFLOW_QUOTES_CHANNEL = "B2B_PORTAL"  # staff's quotes without a request are in this channel
+ORDERFLOW_QUOTE_VALIDITY_DAYS = 30  # valid_until when staff give none
+ORDERFLOW_QUOTE_REMINDER_DAYS = 3  # the buyer's reminder, this many days before valid_until
+ORDERFLOW_QUOTE_DEFAULT_TERMS = "Prices valid until the date shown; delivery ex warehouse."
 
 # --- django-import-export -------------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
