@@ -33,6 +33,17 @@ EVENT_TYPES: dict[str, str] = {
     "supplier_order.acknowledged": "The supplier acknowledged its order.",
     "supplier_order.canceled": "A supplier order was canceled (its order ended or an edit "
                                "removed its lines).",
-    "product.stock_changed": "Staff adjusted a product's on-hand stock (Adjust stock…).",
+    "shipment.created": "A shipment was created (pending: some units of some lines).",
+    "shipment.shipped": "A shipment left with the carrier; its units rolled up into the order.",
+    "shipment.delivered": "The carrier delivered a shipment.",
+    "shipment.canceled": "A pending shipment was canceled; its units may ship again.",
+    "return.requested": "A buyer (or staff) asked to return shipped units.",
+    "return.authorized": "A return was authorized; it has its RMA number.",
+    "return.rejected": "A return request was rejected.",
+    "return.received": "A return's goods arrived (per line: quantity, condition, restock).",
+    "return.refunded": "A return was refunded on the payment, or credited on the invoice.",
+    "return.closed": "A return was closed.",
+    "product.stock_changed": "A product's on-hand stock changed: staff adjusted it (Adjust "
+                             "stock…) or a received return was restocked.",
     "webhook.test": "Sent by the \"send test event\" button; only to that endpoint.",
 }

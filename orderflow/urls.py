@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("carts.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("fulfillment.api.urls")),
     path("", include("bridges.access.api.urls")),
     path("", include("bridges.webhooks.api.urls")),
 ]

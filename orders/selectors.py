@@ -74,6 +74,9 @@ def _order_base(with_details: bool = False):
                      queryset=SupplierOrder.objects.select_related("supplier").order_by("id")),
             Prefetch("supplier_orders__lines",
                      queryset=SupplierOrderLine.objects.order_by("id")),
+            # The fulfillment app's shipments, through their reverse relations (in the order
+            # their models sort them): orders imports nothing of fulfillment.
+            "shipments", "shipments__lines__order_line",
         )
     return qs
 

@@ -14,6 +14,7 @@ from orders.presenters import (
     OptionalCharField,
     OrderSerializer,
     PaymentSerializer,
+    ShipmentSerializer,
     UTCDateTimeField,
 )
 
@@ -79,12 +80,14 @@ class SupplierOrderSerializer(serializers.Serializer):
 
 
 class OrderDetailSerializer(OrderSerializer):
-    """One order with its payments' transactions, invoices, approvals and supplier orders."""
+    """One order with its payments' transactions, invoices, approvals, supplier orders and
+    shipments (with tracking)."""
 
     payments = PaymentDetailSerializer(many=True, source="payments.all")
     invoices = InvoiceSerializer(many=True, source="invoices.all")
     approvals = ApprovalSerializer(many=True, source="approvals.all")
     supplier_orders = SupplierOrderSerializer(many=True, source="supplier_orders.all")
+    shipments = ShipmentSerializer(many=True, source="shipments.all")
 
 
 # --- inputs ----------------------------------------------------------------------------------

@@ -200,14 +200,18 @@ def order_complete(*, order: Order, actor: Actor) -> Order:
     return order
 
 
-@transaction.atomic
-def order_lines_ship(*, order: Order, quantities: dict[str, int], actor: Actor) -> Order:
+def order_lines_ship(*, order: Order, quantities: dict[str, int], actor: Actor,
+                     shipment: str = "") -> Order:
     """Record shipped base units per order line (``{line public id: units}``).
 
-    The roll-up point for shipments (the fulfillment app calls it): shipped units leave the
-    shelf and the order's reservation, the fulfillment status follows, a terms or COD order
-    fully shipped gets its invoice, and a fully shipped order completes.
+    The internal roll-up step of ``fulfillment.services.shipment_ship`` — the one path by
+    which units ship — run inside its transaction (``shipment``: its number, named on the
+    timeline): shipped units leave the shelf and the order's reservation, the fulfillment
+    status follows, a terms or COD order fully shipped gets its invoice, and a fully shipped
+    order completes.
     """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_lines_ship runs inside shipment_ship's transaction")
     order = lock_order(order)
     if order.status != OrderStatus.CONFIRMED:
         raise Conflict(f"A {order.status} order cannot ship.", code="order_not_shippable",
@@ -240,7 +244,7 @@ def order_lines_ship(*, order: Order, quantities: dict[str, int], actor: Actor) 
     order.fulfillment_status = fulfillment_of(list(lines.values()))
     order.save(update_fields=["fulfillment_status", "updated_at"])
     events.order_lines_shipped_event(order=order, actor=actor, shipped=dict(quantities),
-                                     old_fulfillment=old)
+                                     old_fulfillment=old, shipment=shipment)
     emit_order("order.fulfillment_updated", order)
     if order.fulfillment_status == FulfillmentStatus.FULFILLED:
         finish_fulfilled(order, actor=actor)

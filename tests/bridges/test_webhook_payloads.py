@@ -37,6 +37,14 @@ from bridges.webhooks import services as webhooks
 from carts.constants import CartStatus
 from catalog.models import Product
 from catalog.services import product_adjust_stock
+from fulfillment import services as fulfillment
+from fulfillment.constants import (
+    ItemCondition,
+    RefundMethod,
+    ReturnReason,
+    ReturnStatus,
+    ShipmentStatus,
+)
 from orderflow import config
 from orderflow.models import OutboxEvent
 from orderflow.timeline import Actor
@@ -55,6 +63,7 @@ from orders.constants import (
 )
 from orders.models import Order, SupplierOrder
 from tests import factories
+from tests.fulfillment.shipping import ship_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -280,11 +289,53 @@ PRODUCT_STOCK = {
     "reason": str,
 }
 WEBHOOK_TEST = {"endpoint_id": public_id("whe"), "message": str, "requested_by": str}
+SHIPMENT = {
+    "id": public_id("shp"),
+    "number": re.compile(r"SH-\d{6,}"),
+    "status": OneOf(*ShipmentStatus.values),
+    "order_id": public_id("ord"),
+    "order_number": ORDER_NUMBER,
+    "supplier_order_id": Nullable(public_id("so")),
+    "carrier": Nullable(str),
+    "service": Nullable(str),
+    "tracking_number": Nullable(str),
+    "tracking_url": Nullable(re.compile(r"https?://\S+")),
+    "weight_grams": Nullable(int),
+    "lines": ListOf({"line_id": public_id("ol"), "sku": str, "name": str, "quantity": int},
+                    min_items=1),
+    "created_at": TIMESTAMP,
+    "shipped_at": Nullable(TIMESTAMP),
+    "delivered_at": Nullable(TIMESTAMP),
+    "canceled_at": Nullable(TIMESTAMP),
+}
+RETURN = {
+    "id": public_id("ret"),
+    "rma_number": Nullable(re.compile(r"RMA-\d{6,}")),
+    "status": OneOf(*ReturnStatus.values),
+    "order_id": public_id("ord"),
+    "order_number": ORDER_NUMBER,
+    "comment": str,
+    "instructions": Nullable(str),
+    "reject_reason": Nullable(str),
+    "refund_method": Nullable(OneOf(*RefundMethod.values)),
+    "refund_amount": MONEY,
+    "currency": CURRENCY,
+    "lines": ListOf({"line_id": public_id("ol"), "sku": str, "name": str, "quantity": int,
+                     "reason": OneOf(*ReturnReason.values), "reason_text": Nullable(str),
+                     "quantity_received": int, "condition": Nullable(OneOf(*ItemCondition.values)),
+                     "restock": bool}, min_items=1),
+    "requested_at": TIMESTAMP,
+    "authorized_at": Nullable(TIMESTAMP),
+    "rejected_at": Nullable(TIMESTAMP),
+    "received_at": Nullable(TIMESTAMP),
+    "refunded_at": Nullable(TIMESTAMP),
+    "closed_at": Nullable(TIMESTAMP),
+}
 
 FAMILIES = {
     "order": ORDER, "payment": PAYMENT_EVENT, "invoice": INVOICE,
     "supplier_order": SUPPLIER_ORDER, "cart": CART, "product": PRODUCT_STOCK,
-    "webhook": WEBHOOK_TEST,
+    "webhook": WEBHOOK_TEST, "shipment": SHIPMENT, "return": RETURN,
 }
 
 
@@ -307,6 +358,16 @@ EXPECT = {
     "supplier_order.created": {"status": "open"},
     "supplier_order.acknowledged": {"status": "acknowledged"},
     "supplier_order.canceled": {"status": "canceled"},
+    "shipment.created": {"status": "pending"},
+    "shipment.shipped": {"status": "shipped"},
+    "shipment.delivered": {"status": "delivered"},
+    "shipment.canceled": {"status": "canceled"},
+    "return.requested": {"status": "requested", "rma_number": None},
+    "return.authorized": {"status": "authorized"},
+    "return.rejected": {"status": "rejected"},
+    "return.received": {"status": "received"},
+    "return.refunded": {"status": "refunded", "refund_method": "payment"},
+    "return.closed": {"status": "closed"},
     **{
         f"payment.{verb}{suffix}": {"transaction.kind": kind, "transaction.result": result}
         for kind, verb in [("authorize", "authorized"), ("capture", "captured"),
@@ -381,9 +442,9 @@ def scenario_cod_lifecycle(shop) -> None:
         "update_lines": [{"id": coffee.public_id, "quantity": 3}]})
     services.order_edit_apply(edit=edit, actor=STAFF)
     lines = list(order.lines.order_by("id"))
-    services.order_lines_ship(order=order, actor=STAFF,
+    ship_lines(order=order, actor=STAFF,
                               quantities={lines[0].public_id: lines[0].quantity})
-    services.order_lines_ship(order=order, actor=STAFF,
+    ship_lines(order=order, actor=STAFF,
                               quantities={line.public_id: line.quantity for line in lines[1:]})
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
@@ -442,6 +503,41 @@ def scenario_stock(shop) -> None:
                          reason="Delivery 1234", actor=STAFF)
 
 
+def scenario_shipments_and_returns(shop) -> None:
+    order = checkout(shop, shop.client(shop.secret), [("COF-250", 2), ("MUG", 1)],
+                     {"kind": "payment_intent", "reference": "pi_3PqZ0aLk"},
+                     email="guest@example.com")
+    payment = order.payments.get()
+    services.payment_capture(order=order, payment=payment, actor=STAFF, reference="ch_3PqZ")
+    coffee, mug = order.lines.get(sku="COF-250"), order.lines.get(sku="MUG")
+    first = fulfillment.shipment_create(order=order, actor=STAFF, carrier="DHL",
+                                        tracking_number="JD014600006281",
+                                        lines={coffee.public_id: 1})
+    fulfillment.shipment_ship(shipment=first, actor=STAFF)
+    fulfillment.shipment_deliver(shipment=first, actor=STAFF)
+    wrong = fulfillment.shipment_create(order=order, actor=STAFF)
+    fulfillment.shipment_cancel(shipment=wrong, actor=STAFF, reason="Wrong box")
+    rest = fulfillment.shipment_create(order=order, actor=STAFF, carrier="Knutsford",
+                                       service="Express", tracking_number="KE-55120",
+                                       weight_grams=900)
+    fulfillment.shipment_ship(shipment=rest, actor=STAFF)
+    returned = fulfillment.return_request(
+        order=order, actor=STAFF, comment="The mug arrived chipped.",
+        lines=[{"line_id": mug.public_id, "quantity": 1, "reason": "damaged",
+                "reason_text": "Chipped handle"}])
+    fulfillment.return_authorize(return_request=returned, actor=STAFF,
+                                 instructions="Send it to 12 Harbour St, Kingston.")
+    fulfillment.return_receive(return_request=returned, actor=STAFF, lines={
+        mug.public_id: {"quantity": 1, "condition": "damaged", "restock": False}})
+    fulfillment.return_refund(return_request=returned, actor=STAFF, reference="re_3PqZ")
+    fulfillment.return_close(return_request=returned, actor=STAFF)
+    refused = fulfillment.return_request(
+        order=order, actor=STAFF, lines=[{"line_id": coffee.public_id, "quantity": 1,
+                                          "reason": "no_longer_needed"}])
+    fulfillment.return_reject(return_request=refused, actor=STAFF,
+                              reason="Opened coffee cannot be returned.")
+
+
 def scenario_test_event(shop) -> None:
     with override_settings(ORDERFLOW_WEBHOOK_ALLOW_PRIVATE=["127.0.0.1"]):
         endpoint = webhooks.webhook_endpoint_create(url="http://127.0.0.1:9/hooks",
@@ -458,6 +554,7 @@ SCENARIOS = {
     "b2b_declined": scenario_b2b_declined,
     "stock": scenario_stock,
     "test_event": scenario_test_event,
+    "shipments_and_returns": scenario_shipments_and_returns,
 }
 
 # The scenario that shows each catalogued type (others may emit it too).
@@ -490,6 +587,10 @@ SHOWN_BY = {
     "supplier_order.canceled": "cancel",
     "product.stock_changed": "stock",
     "webhook.test": "test_event",
+    **{f"shipment.{verb}": "shipments_and_returns"
+       for verb in ("created", "shipped", "delivered", "canceled")},
+    **{f"return.{verb}": "shipments_and_returns"
+       for verb in ("requested", "authorized", "rejected", "received", "refunded", "closed")},
 }
 # Catalogued types no service emits yet, with the reason (none today).
 NOT_EMITTED_YET: dict[str, str] = {}
@@ -532,6 +633,7 @@ def test_every_catalogued_type_has_a_scenario_or_a_reason():
 AGGREGATE_ID = {
     "order": "id", "cart": "id", "invoice": "id", "supplier_order": "id",
     "payment": "payment.id", "product": "product_id", "webhook": None,
+    "shipment": "id", "return": "id",
 }
 
 

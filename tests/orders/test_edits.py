@@ -13,6 +13,7 @@ from orders import services
 from orders.events import order_payload
 from orders.models import Order, OrderEdit, OrderEvent, OrderLine, Payment, SupplierOrder
 from tests import factories
+from tests.fulfillment.shipping import ship_lines
 from tests.orders.conftest import timeline, user_client
 
 pytestmark = pytest.mark.django_db
@@ -257,7 +258,7 @@ def test_apply_on_a_captured_order_that_grew_is_partially_paid_until_the_rest_is
 def test_shipped_quantities_are_a_floor(shop, staff_client):
     order = place(shop, [("COF-250", 4), ("RICE-5KG", 1)])
     coffee = line_of(order, "COF-250")
-    services.order_lines_ship(order=order, quantities={coffee.public_id: 3}, actor=ACTOR)
+    ship_lines(order=order, quantities={coffee.public_id: 3}, actor=ACTOR)
 
     below = stage(staff_client, order, {"update_lines": [{"id": coffee.public_id,
                                                           "quantity": 2}]})
@@ -280,7 +281,7 @@ def test_shipped_quantities_are_a_floor(shop, staff_client):
 def test_editing_away_the_last_unshipped_units_completes_the_order(shop, staff_client):
     order = place(shop, [("COF-250", 4), ("RICE-5KG", 1)])
     coffee, rice = line_of(order, "COF-250"), line_of(order, "RICE-5KG")
-    services.order_lines_ship(order=order, quantities={coffee.public_id: 4}, actor=ACTOR)
+    ship_lines(order=order, quantities={coffee.public_id: 4}, actor=ACTOR)
     edit = stage(staff_client, order, {"remove_lines": [rice.public_id]}).json()
     assert apply(staff_client, order, edit["id"]).status_code == 200
     order.refresh_from_db()

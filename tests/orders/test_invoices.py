@@ -11,6 +11,7 @@ from orderflow.timeline import Actor
 from orders import services
 from orders.selectors import company_outstanding
 from tests import factories
+from tests.fulfillment.shipping import ship_lines
 from tests.orders.conftest import make_order, user_client
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def test_outstanding_counts_unpaid_invoices_and_open_terms_orders_once():
     assert company_outstanding(company=company) == Decimal("1500.00")
 
     line = shipped.lines.get()
-    services.order_lines_ship(order=shipped, quantities={line.public_id: 5}, actor=ACTOR)
+    ship_lines(order=shipped, quantities={line.public_id: 5}, actor=ACTOR)
     invoice = shipped.invoices.get()
     assert invoice.amount == Decimal("500.00")
     assert (invoice.due_date - timezone.localdate()).days == 15

@@ -16,6 +16,7 @@ from orders.constants import ALLOWED_STATUS_CHANGES, ORDER_TRANSITIONS, OrderSta
 from orders.models import Order, OrderEvent, Payment
 from orders.tasks import cancel_unpaid_orders_task
 from tests import factories
+from tests.fulfillment.shipping import ship_lines
 from tests.orders.conftest import line_reserved, make_order, reserved, timeline
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,7 @@ def test_cancel_of_a_partly_shipped_order_releases_only_what_is_still_held():
     product = factories.ProductFactory(stock_on_hand=10)
     order = make_order(lines=[(product, 6)])
     line = order.lines.get()
-    services.order_lines_ship(order=order, quantities={line.public_id: 2}, actor=ACTOR)
+    ship_lines(order=order, quantities={line.public_id: 2}, actor=ACTOR)
     product.refresh_from_db()
     assert (product.stock_on_hand, product.stock_reserved) == (8, 4)
     services.order_cancel(order=order, actor=ACTOR)
@@ -149,10 +150,10 @@ def test_completing_needs_every_line_shipped_and_shipping_the_last_unit_complete
         services.order_complete(order=order, actor=ACTOR)
     assert refused.value.code == "order_not_fulfilled"
 
-    services.order_lines_ship(order=order, quantities={first.public_id: 2}, actor=ACTOR)
+    ship_lines(order=order, quantities={first.public_id: 2}, actor=ACTOR)
     order.refresh_from_db()
     assert (order.status, order.fulfillment_status) == ("confirmed", "partially_fulfilled")
-    services.order_lines_ship(order=order, quantities={second.public_id: 1}, actor=ACTOR)
+    ship_lines(order=order, quantities={second.public_id: 1}, actor=ACTOR)
     order.refresh_from_db()
     assert (order.status, order.fulfillment_status) == ("completed", "fulfilled")
     invoice = order.invoices.get()
@@ -165,8 +166,8 @@ def test_shipping_more_than_ordered_is_refused():
     order = make_order(lines=[(None, 2)])
     line = order.lines.get()
     with pytest.raises(Exception) as refused:
-        services.order_lines_ship(order=order, quantities={line.public_id: 3}, actor=ACTOR)
-    assert refused.value.code == "invalid_quantity"
+        ship_lines(order=order, quantities={line.public_id: 3}, actor=ACTOR)
+    assert refused.value.code == "over_shipment"
     assert order.lines.get().quantity_shipped == 0
 
 
