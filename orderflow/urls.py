@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("carts.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("quotes.api.urls")),
     path("", include("fulfillment.api.urls")),
     path("", include("bridges.access.api.urls")),
     path("", include("bridges.webhooks.api.urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("bridge/", include("bridges.hmac.urls")),
+    path("approvals/", include("quotes.urls")),
     # Unknown API paths answer problem+json even with DEBUG on, never an HTML page.
     re_path(r"^(api|bridge)/", views.api_not_found),
 ]

@@ -302,15 +302,17 @@ def inbox_filter(items: list[InboxItem], *, kind: str = "", min_age: int | None 
 
 
 def inbox_quote_get(*, user, public_id: str) -> Quote:
-    """A quote the approver may open: one waiting at their level, or one they decided on.
-    Anything else is 404."""
+    """A quote the approver may open: one waiting at their level, or one decided at their
+    level (by them or a colleague: a page opened before someone else decided then tells
+    it was out of date). Anything else is 404."""
     levels = approver_levels(user=user)
     if not levels:
         raise NotFound(f"No quote {public_id} in your inbox.")
     qs = Quote.objects.select_related("company", "customer", "current", "request", "author",
                                       "order", "channel").filter(public_id=public_id)
     quote = qs.filter(Q(status="pending_approval", awaiting_level__in=levels)
-                      | Q(approvals__user=user)).distinct().first()
+                      | Q(approvals__user=user)
+                      | Q(approvals__level__in=levels)).distinct().first()
     if quote is None:
         raise NotFound(f"No quote {public_id} in your inbox.")
     return quote
