@@ -11,7 +11,8 @@ from django.contrib import admin
 GROUPS: list[tuple[str, str, list[str]]] = [
     ("Sell", "point_of_sale", [
         "orders.order", "orders.invoice", "quotes.quote", "quotes.quoterequest", "carts.cart",
-        "orders.supplierorder", "orders.orderapprovalrule",
+        "orders.supplierorder", "orders.orderapprovalrule", "quotes.quoteapprovalrule",
+        "quotes.quoteapprovallevel", "quotes.approverpreference",
     ]),
     ("Fulfil", "local_shipping", [
         "fulfillment.shipment", "fulfillment.return", "fulfillment.shippingmethod",
@@ -42,6 +43,8 @@ ICONS = {
     "bridges.webhookdelivery": "outbox", "bridges.exportschedule": "schedule_send",
     "bridges.transactionlog": "list_alt", "orderflow.channel": "storefront",
     "auth.user": "badge", "fulfillment.shippingmethod": "local_shipping",
+    "fulfillment.shipment": "package_2", "fulfillment.return": "assignment_return",
+    "quotes.quote": "request_page", "quotes.quoterequest": "contact_support",
 }
 
 

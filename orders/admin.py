@@ -377,6 +377,9 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
         form = ActionForm(request.POST or None)
         payments = Payment.objects.filter(order=order)
         form.fields["payment"].queryset = payments
+        form.fields["payment"].label_from_instance = lambda p: " · ".join(
+            part for part in (p.get_kind_display(), p.reference, money(p.amount, p.currency))
+            if part)
         form.fields["payment"].initial = payments.first()
         for name in list(form.fields):
             if name not in field_names:
