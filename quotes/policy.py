@@ -66,7 +66,7 @@ def _match(rule: PolicyRule, lines: list[PolicyLine], total: Decimal) -> str | N
                     f"(under {rule.threshold.normalize():f} %)")
     elif rule.kind == RuleKind.TOTAL_OVER:
         if total > rule.threshold:
-            return f"total {total} over {rule.threshold.normalize():f}"
+            return f"total {total:,.2f} over {rule.threshold:,.2f}"
     return None
 
 

@@ -175,6 +175,14 @@ class InboxItem:
     obj: object = field(default=None, repr=False)
 
     @property
+    def status_label(self) -> str:
+        return self.status.replace("_", " ")
+
+    @property
+    def decision_label(self) -> str:
+        return self.decision.replace("_", " ").capitalize()
+
+    @property
     def age_days(self) -> int:
         return max((timezone.now() - self.since).days, 0)
 
