@@ -26,6 +26,7 @@ from orderflow.timeline import Actor
 from orders import services
 from orders.constants import (
     CancelReason,
+    FulfillmentStatus,
     InvoiceStatus,
     OrderAction,
     OrderStatus,
@@ -318,6 +319,13 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
                 continue
             shown.append((label, reverse("admin:orders_order_action", args=[order.pk, action]),
                           action))
+        if (request.user.has_perm("fulfillment.add_shipment")
+                and order.status == OrderStatus.CONFIRMED
+                and order.fulfillment_status != FulfillmentStatus.FULFILLED):
+            # The shipment page (fulfillment's admin) lists what is left to ship.
+            shown.append(("Create shipment",
+                          reverse("admin:fulfillment_shipment_create", args=[order.pk]),
+                          "ship"))
         return shown
 
     @staticmethod
@@ -361,6 +369,7 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
                 "lines": order.lines.all(),
                 "payments": order.payments.prefetch_related("transactions"),
                 "invoices": order.invoices.all(),
+                "shipments": order.shipments.order_by("id"),
                 "events": timeline_feed(order.events.select_related("actor_user")
                                         .order_by("-created_at", "-id")),
             }

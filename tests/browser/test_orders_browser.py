@@ -89,3 +89,28 @@ def test_capture_a_payment(visit, staff):
     order.refresh_from_db()
     assert (order.status, order.payment_status) == ("confirmed", "paid")
     assert page.is_visible("#action-refund")
+
+
+def test_ship_an_order_in_two_parcels_from_the_order_page(visit, staff):
+    """Staff create a shipment from the order page: the first parcel leaves part of a line,
+    the order is partially fulfilled; the second ships the rest and the order completes."""
+    order = make_order(status="confirmed", lines=((None, 3),))
+    line = order.lines.get()
+    visit.login("ops")
+    visit.goto(f"/admin/orders/order/{order.pk}/change/", "confirmed order")
+    assert "No shipment yet." in visit.text("#order-shipments")
+    page = visit.click("#action-ship", "create shipment form")
+    page.fill(f"input[name=qty_{line.public_id}]", "1")
+    page.fill("input[name=carrier]", "dhl")
+    page.fill("input[name=tracking_number]", "JD0001")
+    visit.click("#confirm", "after the first parcel")
+    order.refresh_from_db()
+    assert order.fulfillment_status == "partially_fulfilled"
+    assert "JD0001" in visit.text("#order-shipments")
+
+    page = visit.click("#action-ship", "second shipment form")
+    assert page.input_value(f"input[name=qty_{line.public_id}]") == "2"  # what is left
+    visit.click("#confirm", "after the second parcel")
+    order.refresh_from_db()
+    assert (order.fulfillment_status, order.status) == ("fulfilled", "completed")
+    assert not visit.page.is_visible("#action-ship")
