@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.html import format_html
+
 from orderflow.money import minor_units, quantize, to_decimal
 
 
@@ -43,3 +45,28 @@ def address_lines(address) -> list[str]:
     lines = [name, get("company") or get("company_name"), get("line1"), get("line2"),
              city_line, get("country"), get("phone")]
     return [str(line) for line in lines if line]
+
+
+BADGE_COLOURS = {
+    # status
+    "pending_payment": "#b45309", "awaiting_approval": "#7c3aed", "confirmed": "#1d4ed8",
+    "declined": "#6b7280", "completed": "#15803d", "canceled": "#6b7280",
+    # payment
+    "unpaid": "#b45309", "authorized": "#1d4ed8", "partially_paid": "#b45309",
+    "paid": "#15803d", "partially_refunded": "#7c3aed", "refunded": "#6b7280",
+    # fulfillment
+    "unfulfilled": "#b45309", "partially_fulfilled": "#1d4ed8", "fulfilled": "#15803d",
+    # invoices and supplier orders
+    "issued": "#1d4ed8", "void": "#6b7280", "open": "#b45309", "acknowledged": "#15803d",
+    # carts
+    "active": "#1d4ed8", "converted": "#15803d", "abandoned": "#6b7280", "expired": "#6b7280",
+}
+
+
+def badge(value: str, label: str):
+    """A status as a coloured pill (statuses of orders, payments, fulfilment, invoices,
+    supplier orders and carts)."""
+    colour = BADGE_COLOURS.get(value, "#374151")
+    return format_html(
+        '<span class="of-badge of-badge-{}" style="background:{};color:#fff;padding:1px 7px;'
+        'border-radius:9px;font-size:11px;white-space:nowrap">{}</span>', value, colour, label)

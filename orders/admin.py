@@ -19,7 +19,7 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from catalog.models import SupplierUser
 from orderflow.admin import ServiceManagedAdmin, TimelineInline, run_service
-from orderflow.display import money
+from orderflow.display import badge, money
 from orderflow.models import ActorSource
 from orderflow.principals import Principal
 from orderflow.timeline import Actor
@@ -49,26 +49,6 @@ from orders.selectors import (
     order_work_queue_filters,
     principal_with_memberships,
 )
-
-BADGE_COLOURS = {
-    # status
-    "pending_payment": "#b45309", "awaiting_approval": "#7c3aed", "confirmed": "#1d4ed8",
-    "declined": "#6b7280", "completed": "#15803d", "canceled": "#6b7280",
-    # payment
-    "unpaid": "#b45309", "authorized": "#1d4ed8", "partially_paid": "#b45309",
-    "paid": "#15803d", "partially_refunded": "#7c3aed", "refunded": "#6b7280",
-    # fulfillment
-    "unfulfilled": "#b45309", "partially_fulfilled": "#1d4ed8", "fulfilled": "#15803d",
-    # invoices and supplier orders
-    "issued": "#1d4ed8", "void": "#6b7280", "open": "#b45309", "acknowledged": "#15803d",
-}
-
-
-def badge(value: str, label: str):
-    colour = BADGE_COLOURS.get(value, "#374151")
-    return format_html(
-        '<span class="of-badge of-badge-{}" style="background:{};color:#fff;padding:1px 7px;'
-        'border-radius:9px;font-size:11px;white-space:nowrap">{}</span>', value, colour, label)
 
 
 def staff_actor(request) -> Actor:

@@ -176,6 +176,18 @@ def company_outstanding(*, company) -> Decimal:
     return invoiced + uninvoiced
 
 
+def company_open_orders(*, company):
+    """The company's open orders (pending payment, awaiting approval, confirmed), newest
+    first: what its credit line and its staff are working on."""
+    return (Order.objects.filter(company=company, status__in=OPEN_STATUSES)
+            .order_by("-placed_at", "-id"))
+
+
+def customer_recent_orders(*, customer, limit: int = 10):
+    """The customer's latest orders, newest first."""
+    return Order.objects.filter(customer=customer).order_by("-placed_at", "-id")[:limit]
+
+
 # --- invoices --------------------------------------------------------------------------------
 
 def invoice_queryset(*, principal):
