@@ -21,6 +21,7 @@ from bridges.access.keys import hash_key
 from bridges.access.services import api_key_create, api_key_revoke, connection_create
 from bridges.constants import KeyKind, KeyMode
 from bridges.models import ApiKey, BridgeScope, InboundConnection
+from carts import services as cart_services
 from catalog.models import (
     PriceList,
     PriceListEntry,
@@ -35,6 +36,7 @@ from customers.models import Address, Company, CompanyApprover, Customer
 from fulfillment.constants import RateBasis
 from fulfillment.models import ShippingMethod, ShippingRate
 from orderflow.models import Channel
+from orderflow.principals import Principal
 from orderflow.timeline import Actor
 from orders import services as order_services
 from orders.constants import CancelReason
@@ -152,6 +154,8 @@ class Command(BaseCommand):
             creds = self.seed_storefront_keys(creds)
             creds = self.seed_bridge(creds)
         seed_demo_orders(staff=get_user_model().objects.get(username=creds["staff"]["username"]))
+        seed_demo_checkouts(api_key=ApiKey.objects.get(key_hash=hash_key(
+            creds["storefront"]["b2b_portal_secret"])))
         save_credentials(creds)
         if options["json"]:
             self.stdout.write(json.dumps(creds, sort_keys=True))
@@ -374,6 +378,37 @@ DEMO_ORDERS = [
     ("DEMO-2006", "B2B_PORTAL", "company", [("COF-HL-500", 6)], "terms", ("invoice",)),
     ("DEMO-2007", "B2B_PORTAL", "company", [("COF-BM-1K", 2)], "cod", ()),
 ]
+
+
+# B2B orders over the company's approval thresholds (orders.demo), placed the way the portal
+# places them: a cart checked out through carts.services with the buyer's shopper principal,
+# on the company's credit terms — they wait in the approvers' inbox and the admin's queue.
+# (reference kept in the cart's metadata, [(sku, quantity)])
+DEMO_CHECKOUTS = [
+    ("DEMO-3001", [("COF-BM-1K", 15)]),
+    ("DEMO-3002", [("COF-HL-500", 70)]),
+]
+
+
+def seed_demo_checkouts(*, api_key) -> int:
+    """The checkouts above, each once (a second run finds its reference and skips it)."""
+    buyer = Customer.objects.select_related("company__price_list").get(
+        email="buyer@kingston-cafes.example.com")
+    principal = Principal(api_key=api_key, customer=buyer)
+    created = 0
+    for reference, lines in DEMO_CHECKOUTS:
+        if Order.objects.filter(metadata__demo=reference).exists():
+            continue
+        cart = cart_services.cart_create(channel=api_key.channel, customer=buyer,
+                                         api_key=api_key, metadata={"demo": reference})
+        for sku, quantity in lines:
+            cart_services.cart_add_line(principal=principal, cart_id=cart.public_id, sku=sku,
+                                        quantity=quantity)
+        cart_services.cart_price(principal=principal, cart_id=cart.public_id)
+        cart_services.cart_checkout(principal=principal, cart_id=cart.public_id,
+                                    payment={"kind": "terms"}, notes="Monthly café restock.")
+        created += 1
+    return created
 
 
 def seed_demo_orders(*, staff) -> int:
