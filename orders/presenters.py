@@ -189,3 +189,9 @@ class CheckoutOrderSerializer(OrderSerializer):
     """The order checkout placed, with the defaults it took (from the converted cart)."""
 
     defaults = DefaultsField(source="cart.defaults")
+
+
+class OrderWithShipmentsSerializer(OrderSerializer):
+    """An order with its shipments and tracking: what the bridge's ``order.get`` answers."""
+
+    shipments = ShipmentSerializer(many=True, source="shipments.all")

@@ -18,7 +18,12 @@ from carts import presenters as cart_presenters
 from carts import services as cart_services
 from carts.presenters import cart_data, shipping_estimates_data
 from orderflow.principals import Principal
-from orders.presenters import AddressSerializer, CheckoutOrderSerializer, OrderSerializer
+from orders.presenters import (
+    AddressSerializer,
+    CheckoutOrderSerializer,
+    OrderSerializer,
+    OrderWithShipmentsSerializer,
+)
 from orders.selectors import order_get
 
 
@@ -137,7 +142,8 @@ def convert_to_order(principal, data):
 
 
 def order_read(principal, data):
-    return 200, order_summary(order_get(principal=principal, public_id=data["order_id"]))
+    return 200, order_summary(order_get(principal=principal, public_id=data["order_id"]),
+                              OrderWithShipmentsSerializer)
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ def test_cart_to_order_over_the_bridge(bridge, admin_client_logged):
     assert order["order_number"].startswith("OF-")
     assert order["status"] == "pending_payment" and order["total"] == "13135.00"
     assert order["order"]["channel"] == "ECOMMERCE"
-    assert bridge.ok("order.get", {"order_id": order["order_id"]})["order_id"] == order[
-        "order_id"]
+    read = bridge.ok("order.get", {"order_id": order["order_id"]})
+    assert read["order_id"] == order["order_id"] and read["order"]["shipments"] == []
 
     db_order = Order.objects.get(public_id=order["order_id"])
     assert db_order.connection == bridge.connection
@@ -103,3 +103,26 @@ def test_deleting_a_connection_or_key_keeps_its_log_entries(bridge, shop):
     assert kept.count() == 2
     assert not kept.filter(connection__isnull=False).exists()
     assert not kept.filter(api_key__isnull=False).exists()
+
+
+def test_order_get_shows_the_shipments_with_their_tracking(shop, bridge):
+    from fulfillment.services.shipments import shipment_create, shipment_ship
+    from orderflow.timeline import Actor
+    from orders.services.lifecycle import order_confirm
+
+    cart_id = bridge.ok("cart.create", {})["cart_id"]
+    bridge.ok("items.add", {"cart_id": cart_id, "sku": "COF-250", "quantity": 2})
+    bridge.ok("shipping.select", {"cart_id": cart_id, "code": "standard"})
+    order_id = bridge.ok("convertToOrder", {
+        "cart_id": cart_id, "email": "remote@example.com", "shipping_address": ADDRESS,
+        "payment": {"kind": "payment_intent", "reference": "pi_bridge_2"}})["order_id"]
+    order = Order.objects.get(public_id=order_id)
+    order_confirm(order=order, actor=Actor.system("test"))
+    shipment = shipment_create(order=order, actor=Actor.system("test"), carrier="dhl",
+                               tracking_number="JD0002")
+    shipment_ship(shipment=shipment, actor=Actor.system("test"))
+
+    (shown,) = bridge.ok("order.get", {"order_id": order_id})["order"]["shipments"]
+    assert (shown["number"], shown["status"], shown["tracking_number"]) == (
+        shipment.number, "shipped", "JD0002")
+    assert [(line["sku"], line["quantity"]) for line in shown["lines"]] == [("COF-250", 2)]
