@@ -45,5 +45,21 @@ EVENT_TYPES: dict[str, str] = {
     "return.closed": "A return was closed.",
     "product.stock_changed": "A product's on-hand stock changed: staff adjusted it (Adjust "
                              "stock…) or a received return was restocked.",
+    "quote.requested": "A company buyer asked for a quote (data is the request, with its lines).",
+    "quote.created": "Staff drafted a quote (from a request, or from scratch).",
+    "quote.revised": "A quote was edited: its draft version changed, or a new version was made.",
+    "quote.submitted": "A quote was submitted to the approval policy (levels in the data).",
+    "quote.approval_recorded": "One quote approval level was granted; more levels remain.",
+    "quote.approved": "A quote was approved: the last level, or no approval rule matched.",
+    "quote.declined": "An approver (level set) or the buyer (level null) declined a quote.",
+    "quote.changes_requested": "An approver or the buyer sent a quote back with a comment.",
+    "quote.sent": "A quote was sent to the buyer.",
+    "quote.accepted": "The buyer accepted the sent version of a quote.",
+    "quote.converted": "An accepted quote became an order (order_id in the data).",
+    "quote.conversion_failed": "An accepted quote could not become an order "
+                               "(conversion_error says why; it can be retried).",
+    "quote.expired": "A quote passed its version's valid-until date unanswered.",
+    "quote.expiring": "The buyer was reminded that a sent quote ends soon (once per version).",
+    "quote.withdrawn": "Staff withdrew a quote.",
     "webhook.test": "Sent by the \"send test event\" button; only to that endpoint.",
 }

@@ -164,9 +164,16 @@ def quote_payload(quote: Quote) -> dict:
     }
 
 
+# Types whose data always has ``decision``: null on the ``quote.approved`` of a quote no rule
+# matched (approved at submit, nobody decided).
+DECISION_TYPES = frozenset({"quote.approval_recorded", "quote.approved", "quote.declined"})
+
+
 def quote_emit(event_type: str, quote: Quote, **extra) -> None:
     """One ``quote.*`` event; ``extra`` goes beside the quote (e.g. the decision)."""
     payload = quote_payload(quote)
+    if event_type in DECISION_TYPES:
+        payload["decision"] = None
     if extra:
         payload = {**payload, **extra}
     emit(event_type, payload, channel=quote.channel, aggregate=quote)

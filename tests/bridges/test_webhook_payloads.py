@@ -27,6 +27,7 @@ import pytest
 from django.conf import settings
 from django.db.models import Max
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
@@ -62,8 +63,12 @@ from orders.constants import (
     TransactionResult,
 )
 from orders.models import Order, SupplierOrder
+from quotes import services as quotes
+from quotes.constants import QuoteRequestStatus, QuoteStatus
+from quotes.models import QuoteApprovalLevel
 from tests import factories
 from tests.fulfillment.shipping import ship_lines
+from tests.quotes.conftest import approver, line, policy_rules
 
 pytestmark = pytest.mark.django_db
 
@@ -332,6 +337,62 @@ RETURN = {
     "closed_at": Nullable(TIMESTAMP),
 }
 
+QUOTE_REQUEST = {
+    "id": public_id("qr"),
+    "number": re.compile(r"QR-\d{6,}"),
+    "status": OneOf(*QuoteRequestStatus.values),
+    "channel": str,
+    "company_id": public_id("co"),
+    "customer_id": Nullable(public_id("cus")),
+    "cart_id": Nullable(public_id("cart")),
+    "notes": str,
+    "requested_delivery_date": Nullable(DATE),
+    "lines": ListOf({"sku": str, "name": str, "quantity": int,
+                     "target_unit_price": Nullable(MONEY), "notes": str}, min_items=1),
+    "created_at": TIMESTAMP,
+}
+QUOTE = {
+    "id": public_id("quo"),
+    "number": re.compile(r"Q-\d{6,}"),
+    "status": OneOf(*QuoteStatus.values),
+    "version": int,
+    "channel": str,
+    "company_id": public_id("co"),
+    "customer_id": Nullable(public_id("cus")),
+    "request_id": Nullable(public_id("qr")),
+    "order_id": Nullable(public_id("ord")),
+    "conversion_error": Nullable(dict),
+    "decline_reason": Nullable(str),
+    "changes_comment": Nullable(str),
+    "valid_until": DATE,
+    "currency": CURRENCY,
+    "subtotal": MONEY,
+    "tax_total": MONEY,
+    "shipping_total": MONEY,
+    "total": MONEY,
+    "terms": str,
+    "approval_levels": ListOf(int),
+    "lines": ListOf({"sku": str, "name": str, "quantity": int, "list_price": MONEY,
+                     "unit_price": MONEY, "discount_percent": re.compile(r"\d+\.\d{2}"),
+                     "tax_rate": RATE, "line_total": MONEY, "notes": str}, min_items=1),
+    "sent_at": Nullable(TIMESTAMP),
+    "accepted_at": Nullable(TIMESTAMP),
+    "converted_at": Nullable(TIMESTAMP),
+}
+# An approver's (level set) or the buyer's (level null) decision; null on the quote.approved
+# of a quote no rule matched.
+QUOTE_DECISION = {**QUOTE, "decision": Nullable({
+    "level": Nullable(int), "decision": OneOf("approved", "declined"), "by": str,
+    "comment": str})}
+QUOTE_CHANGES = {**QUOTE, "requested_by": OneOf("approver", "buyer"), "comment": str}
+QUOTE_SCHEMAS = {
+    "quote.requested": QUOTE_REQUEST,
+    "quote.approval_recorded": QUOTE_DECISION,
+    "quote.approved": QUOTE_DECISION,
+    "quote.declined": QUOTE_DECISION,
+    "quote.changes_requested": QUOTE_CHANGES,
+}
+
 FAMILIES = {
     "order": ORDER, "payment": PAYMENT_EVENT, "invoice": INVOICE,
     "supplier_order": SUPPLIER_ORDER, "cart": CART, "product": PRODUCT_STOCK,
@@ -340,6 +401,8 @@ FAMILIES = {
 
 
 def schema_of(event_type: str) -> dict:
+    if event_type.startswith("quote."):
+        return QUOTE_SCHEMAS.get(event_type, QUOTE)
     return FAMILIES[event_type.split(".", 1)[0]]
 
 
@@ -368,6 +431,19 @@ EXPECT = {
     "return.received": {"status": "received"},
     "return.refunded": {"status": "refunded", "refund_method": "payment"},
     "return.closed": {"status": "closed"},
+    "quote.requested": {"status": "open"},
+    "quote.created": {"status": "draft", "version": 1},
+    "quote.approval_recorded": {"status": "pending_approval", "decision.decision": "approved"},
+    "quote.approved": {"status": "approved"},
+    "quote.declined": {"status": "declined", "decision.decision": "declined"},
+    "quote.changes_requested": {"status": "changes_requested"},
+    "quote.sent": {"status": "sent"},
+    "quote.accepted": {"status": "accepted"},
+    "quote.expiring": {"status": "sent"},
+    "quote.expired": {"status": "expired"},
+    "quote.withdrawn": {"status": "withdrawn"},
+    "quote.converted": {"status": "converted", "conversion_error": None},
+    "quote.conversion_failed": {"status": "accepted", "order_id": None},
     **{
         f"payment.{verb}{suffix}": {"transaction.kind": kind, "transaction.result": result}
         for kind, verb in [("authorize", "authorized"), ("capture", "captured"),
@@ -545,6 +621,111 @@ def scenario_test_event(shop) -> None:
     webhooks.webhook_endpoint_send_test(endpoint=endpoint, actor=STAFF)
 
 
+class QuoteDesk:
+    """The quote world of tests/quotes (its policy rules and two approval levels) on the
+    payload tests' shop: a company buyer on terms, a sales author, a manager and finance."""
+
+    def __init__(self, shop, *, credit_limit: str = "500000.00"):
+        from django.contrib.auth.models import Group
+
+        self.shop = shop
+        self.company = factories.CompanyFactory(credit_limit=Decimal(credit_limit),
+                                                payment_terms="NET30")
+        self.buyer = factories.CustomerFactory(company=self.company)
+        factories.AddressFactory(customer=None, company=self.company,
+                                 is_default_shipping=True)
+        if not QuoteApprovalLevel.objects.exists():
+            sales = Group.objects.create(name="Sales managers")
+            finance = Group.objects.create(name="Finance")
+            QuoteApprovalLevel.objects.create(level=1, name="Sales managers", group=sales)
+            QuoteApprovalLevel.objects.create(level=2, name="Finance", group=finance)
+            policy_rules()
+            approver("manager", sales)
+            approver("finance", finance)
+        levels = {lv.level: lv.group for lv in QuoteApprovalLevel.objects.all()}
+        self.level1 = levels[1].user_set.get()
+        self.level2 = levels[2].user_set.get()
+        self.author = factories.StaffUserFactory()
+        self.actor = Actor.staff(self.author)
+        self.buyer_actor = Actor.system(self.buyer.email)
+
+    def quote(self, *lines, request=None, valid_days: int = 14):
+        return quotes.quote_create(
+            actor=self.actor, author=self.author, request=request,
+            company=None if request else self.company, customer=None if request else self.buyer,
+            channel=None if request else self.shop.channel, lines=list(lines) or [line()],
+            valid_until=timezone.localdate() + timedelta(days=valid_days),
+            shipping_total=Decimal("1500"))
+
+    def sent(self, **kwargs):
+        """A quote no rule matched (approved at submit), sent to the buyer."""
+        quote = quotes.quote_submit(quote=self.quote(**kwargs), actor=self.actor)
+        assert quote.status == QuoteStatus.APPROVED
+        return quotes.quote_send(quote=quote, actor=self.actor)
+
+    def decide(self, verb: str, quote, user, **kwargs):
+        return getattr(quotes, f"quote_{verb}")(quote=quote, user=user,
+                                                actor=Actor.staff(user), **kwargs)
+
+
+def scenario_quote_negotiation(shop) -> None:
+    """A buyer's request becomes a quote at 30 % off (levels 1 and 2); finance sends it back,
+    the revision is approved level by level, sent, accepted and converted to an order."""
+    desk = QuoteDesk(shop)
+    request = quotes.quote_request_create(
+        channel=shop.channel, company=desk.company, customer=desk.buyer, actor=desk.buyer_actor,
+        notes="Monthly hotel restock", requested_delivery_date=timezone.localdate()
+        + timedelta(days=30),
+        lines=[{"sku": "COF-250", "quantity": 40, "target_unit_price": Decimal("2000.00")}])
+    quote = desk.quote(line(quantity=40, discount_percent=Decimal("30")), request=request)
+    quote = quotes.quote_submit(quote=quote, actor=desk.actor)
+    assert quote.current.approval_levels == [1, 2]
+    quote = desk.decide("approve", quote, desk.level1, comment="Volume justifies it.")
+    quote = desk.decide("request_changes", quote, desk.level2, comment="Make it 28 %.")
+    quote = quotes.quote_revise(quote=quote, actor=desk.actor,
+                                lines=[line(quantity=40, discount_percent=Decimal("28"))])
+    quote = quotes.quote_submit(quote=quote, actor=desk.actor)
+    quote = desk.decide("approve", quote, desk.level1, comment="Volume justifies it.")
+    quote = desk.decide("approve", quote, desk.level2, comment="Within budget.")
+    assert quote.status == QuoteStatus.APPROVED
+    quote = quotes.quote_send(quote=quote, actor=desk.actor)
+    quote = quotes.quote_accept(quote=quote, actor=desk.buyer_actor, version=quote.version)
+    assert quote.status == QuoteStatus.CONVERTED and quote.order_id
+
+
+def scenario_quote_declines(shop) -> None:
+    """An approver declines one quote; the buyer asks for changes on another, declines a third;
+    staff withdraw a fourth."""
+    desk = QuoteDesk(shop)
+    quote = quotes.quote_submit(quote=desk.quote(line(discount_percent=Decimal("15"))),
+                                actor=desk.actor)
+    desk.decide("reject", quote, desk.level1, reason="Margin too thin for this account.")
+    quotes.quote_buyer_request_changes(quote=desk.sent(), actor=desk.buyer_actor,
+                                       comment="Can you add 20 more?")
+    quotes.quote_decline(quote=desk.sent(), actor=desk.buyer_actor,
+                         reason="We found a better price.")
+    quotes.quote_withdraw(quote=desk.sent(), actor=desk.actor, reason="Price list changed.")
+
+
+def scenario_quote_conversion_failed(shop) -> None:
+    """The buyer accepts a quote over the company's credit limit: it stays accepted."""
+    desk = QuoteDesk(shop, credit_limit="1000.00")
+    quote = quotes.quote_accept(quote=desk.sent(), actor=desk.buyer_actor)
+    assert quote.status == QuoteStatus.ACCEPTED
+    assert quote.conversion_error["code"] == "over_credit_limit"
+
+
+def scenario_quote_expiry(shop) -> None:
+    """Beat's reminder for a quote ending in two days, then its expiry once the date moved
+    into the past (as tests/quotes does)."""
+    desk = QuoteDesk(shop)
+    quote = desk.sent(valid_days=2)
+    assert quotes.quotes_remind() == 1
+    type(quote.current).objects.filter(pk=quote.current_id).update(
+        valid_until=timezone.localdate() - timedelta(days=1))
+    assert quotes.quotes_expire() == 1
+
+
 SCENARIOS = {
     "cod_lifecycle": scenario_cod_lifecycle,
     "cancel": scenario_cancel,
@@ -555,6 +736,10 @@ SCENARIOS = {
     "stock": scenario_stock,
     "test_event": scenario_test_event,
     "shipments_and_returns": scenario_shipments_and_returns,
+    "quote_negotiation": scenario_quote_negotiation,
+    "quote_declines": scenario_quote_declines,
+    "quote_conversion_failed": scenario_quote_conversion_failed,
+    "quote_expiry": scenario_quote_expiry,
 }
 
 # The scenario that shows each catalogued type (others may emit it too).
@@ -591,6 +776,14 @@ SHOWN_BY = {
        for verb in ("created", "shipped", "delivered", "canceled")},
     **{f"return.{verb}": "shipments_and_returns"
        for verb in ("requested", "authorized", "rejected", "received", "refunded", "closed")},
+    **{f"quote.{verb}": "quote_negotiation"
+       for verb in ("requested", "created", "revised", "submitted", "approval_recorded",
+                    "approved", "changes_requested", "sent", "accepted", "converted")},
+    "quote.declined": "quote_declines",
+    "quote.withdrawn": "quote_declines",
+    "quote.conversion_failed": "quote_conversion_failed",
+    "quote.expiring": "quote_expiry",
+    "quote.expired": "quote_expiry",
 }
 # Catalogued types no service emits yet, with the reason (none today).
 NOT_EMITTED_YET: dict[str, str] = {}
@@ -633,7 +826,7 @@ def test_every_catalogued_type_has_a_scenario_or_a_reason():
 AGGREGATE_ID = {
     "order": "id", "cart": "id", "invoice": "id", "supplier_order": "id",
     "payment": "payment.id", "product": "product_id", "webhook": None,
-    "shipment": "id", "return": "id",
+    "shipment": "id", "return": "id", "quote": "id",
 }
 
 
@@ -645,7 +838,9 @@ def test_payload_contract(event_type, request):
         check(data, schema_of(event_type))
         check_expectations(event_type, data)
         if "channel" in data:
-            assert data["channel"] == "ECOMMERCE" and data["currency"] == "JMD"
+            assert data["channel"] == "ECOMMERCE"
+            # A quote request has no currency of its own (its target prices are the company's).
+            assert data.get("currency", "JMD") == "JMD"
         # An endpoint's channel filter reads the row's channel: the order's (or cart's), and
         # none for stock, which is not per channel.
         expected_channel = None if family in ("product", "webhook") else "ECOMMERCE"
