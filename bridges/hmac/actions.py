@@ -17,6 +17,8 @@ from bridges.models import BridgeScope
 from carts import presenters as cart_presenters
 from carts import services as cart_services
 from carts.presenters import cart_data, shipping_estimates_data
+from fulfillment.presenters import ReturnRequestInput
+from fulfillment.services import returns as return_services
 from orderflow.principals import Principal
 from orders.presenters import (
     AddressSerializer,
@@ -141,6 +143,21 @@ def convert_to_order(principal, data):
     return 200, order_summary(order, CheckoutOrderSerializer)
 
 
+class ReturnRequestBridgeInput(ReturnRequestInput):
+    order_id = serializers.CharField(max_length=40)
+
+
+def return_request(principal, data):
+    order = order_get(principal=principal, public_id=data["order_id"])
+    requested = return_services.return_request(
+        order=order, actor=principal.actor, comment=data["comment"],
+        lines=[dict(item) for item in data["lines"]])
+    return 200, {"return_id": requested.public_id, "order_id": order.public_id,
+                 "status": requested.status,
+                 "lines": [{"line_id": item["line_id"], "quantity": item["quantity"]}
+                           for item in data["lines"]]}
+
+
 def order_read(principal, data):
     return 200, order_summary(order_get(principal=principal, public_id=data["order_id"]),
                               OrderWithShipmentsSerializer)
@@ -168,4 +185,6 @@ ACTIONS: dict[str, Action] = {
     "shipping.select": Action(BridgeScope.CARTS_CREATE, ShippingSelectInput, shipping_select),
     "convertToOrder": Action(BridgeScope.ORDERS_CREATE, ConvertToOrderInput, convert_to_order),
     "order.get": Action(BridgeScope.ORDERS_READ, OrderRef, order_read, read_only=True),
+    "return.request": Action(BridgeScope.ORDERS_CREATE, ReturnRequestBridgeInput,
+                             return_request),
 }

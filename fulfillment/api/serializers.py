@@ -4,7 +4,8 @@ whitelist what a client may send."""
 
 from rest_framework import serializers
 
-from fulfillment.constants import ItemCondition, ReturnReason
+from fulfillment.constants import ItemCondition
+from fulfillment.presenters import ReturnLineInput, ReturnRequestInput  # noqa: F401
 from orders.presenters import (
     AmountField,
     OptionalCharField,
@@ -100,19 +101,6 @@ class ShipmentCreateInput(TrackingInput):
 
 class ShipmentCancelInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-class ReturnLineInput(serializers.Serializer):
-    line_id = serializers.CharField(max_length=40)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    reason = serializers.ChoiceField(choices=ReturnReason.choices)
-    reason_text = serializers.CharField(max_length=500, required=False, allow_blank=True)
-
-
-class ReturnRequestInput(serializers.Serializer):
-    lines = ReturnLineInput(many=True, min_length=1)
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True,
-                                    default="")
 
 
 class ReturnAuthorizeInput(serializers.Serializer):

@@ -126,3 +126,12 @@ def test_order_get_shows_the_shipments_with_their_tracking(shop, bridge):
     assert (shown["number"], shown["status"], shown["tracking_number"]) == (
         shipment.number, "shipped", "JD0002")
     assert [(line["sku"], line["quantity"]) for line in shown["lines"]] == [("COF-250", 2)]
+    line_id = shown["lines"][0]["line_id"]
+    returned = bridge.ok("return.request", {
+        "order_id": order_id, "comment": "One bag arrived torn.",
+        "lines": [{"line_id": line_id, "quantity": 1, "reason": "damaged"}]})
+    assert returned["status"] == "requested" and returned["order_id"] == order_id
+    refused = bridge.call("return.request", {
+        "order_id": order_id, "lines": [{"line_id": line_id, "quantity": 2,
+                                         "reason": "damaged"}]})
+    assert refused.status_code == 409 and refused.json()["code"] == "over_return"
