@@ -5,7 +5,6 @@ whitelist what a client may send."""
 from rest_framework import serializers
 
 from fulfillment.constants import ItemCondition
-from fulfillment.presenters import ReturnLineInput, ReturnRequestInput  # noqa: F401
 from orders.presenters import (
     AmountField,
     OptionalCharField,

@@ -21,6 +21,7 @@ from fulfillment.api.permissions import (
 )
 from fulfillment.constants import ReturnStatus
 from fulfillment.models import Return, Shipment
+from fulfillment.presenters import ReturnRequestInput
 from fulfillment.return_selectors import return_get, return_list
 from fulfillment.shipment_selectors import shipment_get
 from orderflow.api.pagination import CursorPage
@@ -168,14 +169,14 @@ class OrderReturnsApi(APIView):
     permission_classes = [ReturnRequester]
     queryset = Return.objects.none()
 
-    @extend_schema(summary="Request a return", request=s.ReturnRequestInput,
+    @extend_schema(summary="Request a return", request=ReturnRequestInput,
                    parameters=[IDEMPOTENCY],
                    responses={201: s.ReturnDetailSerializer, **RETURN_ERRORS})
     def post(self, request, order_id):
         """Ask to send shipped units back, with a reason per line. At most what shipped
         minus what other returns hold (``over_return``). Staff authorize it (the RMA number
         is e-mailed) or reject it."""
-        data = validated(s.ReturnRequestInput, request)
+        data = validated(ReturnRequestInput, request)
         p = principal(request)
         order = order_get(principal=p, public_id=order_id)
 
