@@ -12,6 +12,7 @@ from catalog.selectors import unit_prices_resolve
 from fulfillment.selectors import RATES_PREFETCH
 from orderflow.errors import NotFound
 from orderflow.money import format_amount
+from orders.models import Order
 from orders.pricing import LineToPrice, Priced, price_lines
 
 # The channel's default shipping method too: pricing and checkout take it (no extra query).
@@ -121,3 +122,25 @@ def cart_problems(*, cart: Cart, lines: list[CartLine], current_prices: dict | N
         problems.append({"code": CartProblem.ADDRESS_MISSING,
                          "detail": "Set a shipping address."})
     return problems
+
+
+DEFAULT_LABELS = {"shipping_method": "Shipping method", "shipping_address": "Shipping address",
+                  "billing_address": "Billing address", "payment": "Payment"}
+
+
+def cart_defaults_taken(*, cart: Cart) -> list[tuple[str, str]]:
+    """``(what, how)`` for each default the cart took instead of a client's choice
+    (``Cart.defaults``), in words: ``("Shipping method", "shipping method defaulted to …")``."""
+    taken = []
+    for field, note in (cart.defaults or {}).items():
+        note = note if isinstance(note, dict) else {"detail": str(note)}
+        detail = note.get("detail") or " · ".join(
+            str(part) for part in (note.get("value"), note.get("source")) if part)
+        taken.append((DEFAULT_LABELS.get(field, field.replace("_", " ").capitalize()),
+                      detail))
+    return taken
+
+
+def cart_converted_order(*, cart: Cart):
+    """The order the cart became at checkout, if any."""
+    return Order.objects.filter(cart=cart).first()
