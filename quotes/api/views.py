@@ -8,7 +8,7 @@ Another company's request or quote answers 404.
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -107,7 +107,9 @@ class QuoteRequestListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(summary="Ask for a quote", request=s.QuoteRequestInput,
-                   parameters=[IDEMPOTENCY], responses={201: s.QuoteRequestSerializer})
+                   parameters=[IDEMPOTENCY], responses={
+                       201: s.QuoteRequestSerializer,
+                       404: OpenApiResponse(description="No such cart for this shopper.")})
     def post(self, request):
         """Lines by sku and quantity (base units) with an optional target unit price, or
         ``cart_id`` to copy a cart's lines; notes and a requested delivery date. The shopper
@@ -187,7 +189,9 @@ class QuoteListApi(ListAPIView):
         return self.get_paginated_response(s.QuoteSerializer(quotes, many=True).data)
 
     @extend_schema(summary="Create a quote (staff)", request=s.QuoteCreateInput,
-                   parameters=[IDEMPOTENCY], responses={201: s.QuoteSerializer})
+                   parameters=[IDEMPOTENCY], responses={
+                       201: s.QuoteSerializer,
+                       404: OpenApiResponse(description="No such quote request or company.")})
     def post(self, request):
         """A draft from ``request_id`` (its lines unless ``lines`` are given), or from
         ``company`` + ``lines`` (each ``sku``, ``quantity`` and ``unit_price`` or
