@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -105,8 +106,6 @@ class ProductAdmin(ImportExportAdmin):
     def adjust_stock_view(self, request, pk):
         product = get_object_or_404(Product, pk=pk)
         if not self.has_change_permission(request, product):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         form = StockAdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

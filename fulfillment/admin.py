@@ -20,7 +20,7 @@ from unfold.contrib.import_export.forms import ImportForm
 from unfold.decorators import action
 
 from fulfillment import services
-from fulfillment.constants import ItemCondition, ReturnStatus, ShipmentStatus
+from fulfillment.constants import ItemCondition, ReturnReason, ReturnStatus, ShipmentStatus
 from fulfillment.models import (
     Return,
     ReturnEvent,
@@ -326,7 +326,6 @@ class ReasonFilter(admin.SimpleListFilter):
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
-        from fulfillment.constants import ReturnReason
         return ReturnReason.choices
 
     def queryset(self, request, queryset):
