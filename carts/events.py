@@ -19,3 +19,20 @@ def cart_payload(cart) -> dict:
 
 def cart_created(cart) -> None:
     emit("cart.created", cart_payload(cart), channel=cart.channel, aggregate=cart)
+
+
+def cart_abandoned(cart) -> None:
+    emit("cart.abandoned", {**cart_payload(cart), "abandoned_at": cart.abandoned_at,
+                            "last_activity_at": cart.last_activity_at},
+         channel=cart.channel, aggregate=cart)
+
+
+def cart_recovered(cart) -> None:
+    emit("cart.recovered", {**cart_payload(cart), "recovered_at": cart.recovered_at,
+                            "step": cart.recovered_step},
+         channel=cart.channel, aggregate=cart)
+
+
+def cart_expired(cart) -> None:
+    emit("cart.expired", {**cart_payload(cart), "expired_at": cart.expired_at},
+         channel=cart.channel, aggregate=cart)

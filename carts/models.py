@@ -44,6 +44,14 @@ class Cart(TimeStampedModel):
     # every index of the row again (no HOT update). Idle carts are found by status.
     last_activity_at = models.DateTimeField(auto_now=True)
     converted_at = models.DateTimeField(null=True, blank=True)
+    # Abandoned-cart recovery (recovery/, docs/recovery.md): the shopper agreed to marketing
+    # e-mail; when the cart was found idle, came back (and through which reminder's link:
+    # ``recovered_step``, empty when the shopper came back on their own), or expired.
+    marketing_consent = models.BooleanField(default=False)
+    abandoned_at = models.DateTimeField(null=True, blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    recovered_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

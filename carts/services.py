@@ -13,13 +13,21 @@ from django.utils import timezone
 from carts import events
 from carts.constants import EDITABLE_STATUSES, CartProblem, CartStatus
 from carts.models import Cart, CartLine
-from carts.selectors import cart_company, cart_get, cart_lines, cart_problems, price_cart
+from carts.selectors import (
+    CART_RELATED,
+    cart_company,
+    cart_get,
+    cart_lines,
+    cart_problems,
+    price_cart,
+)
 from catalog.selectors import product_for_sale, quantity_to_base
 from catalog.services import stock_reserve
 from customers.constants import PaymentTerms
 from customers.selectors import customer_default_addresses
 from fulfillment.selectors import shipping_method_get
 from orderflow.errors import Conflict, NotFound, ValidationFailed
+from orderflow.money import format_amount
 from orderflow.transactions import relaxed_commit
 from orders.constants import MAX_LINE_QUANTITY, PaymentKind
 from orders.credit import credit_check
@@ -61,10 +69,13 @@ def _touch(cart: Cart, *fields: str) -> None:
     # The row is locked (``_cart_for_edit``), so the in-memory version is current.
     cart.version += 1
     changed = [*fields, "version", "last_activity_at", "updated_at"]
-    if cart.status == CartStatus.ABANDONED:
-        cart.status = CartStatus.ACTIVE
-        changed.append("status")
+    came_back = cart.status == CartStatus.ABANDONED
+    if came_back:  # on their own, not through a reminder's link (``cart_recover``)
+        cart.status, cart.recovered_at = CartStatus.ACTIVE, timezone.now()
+        changed += ["status", "recovered_at"]
     cart.save(update_fields=changed)
+    if came_back:
+        events.cart_recovered(cart)
 
 
 @transaction.atomic
@@ -400,13 +411,15 @@ def cart_checkout(*, principal, cart_id: str, payment: dict | None = None, email
     if payment["kind"] == PaymentKind.TERMS:
         credit_check(company=company, order_total=priced.total)
 
+    if cart.status == CartStatus.ABANDONED:  # checked out straight from a reminder
+        cart.recovered_at = timezone.now()
     cart.status = CartStatus.CONVERTED
     cart.converted_at = timezone.now()
     if customer is not None and cart.customer_id is None:
         cart.customer = customer
     cart.save(update_fields=["status", "converted_at", "customer", "shipping_address",
                              "billing_address", "shipping_method", "defaults", *price_fields,
-                             "updated_at", "last_activity_at"])
+                             "recovered_at", "updated_at", "last_activity_at"])
     order = order_place(cart=cart, priced=priced, customer=customer, company=company,
                         email=email, payment=payment, notes=notes, actor=principal.actor,
                         defaults=cart.defaults, contact=contact)
@@ -416,3 +429,94 @@ def cart_checkout(*, principal, cart_id: str, payment: dict | None = None, email
     # and this transaction takes the order and the conversion back with everything else.
     stock_reserve(items=[(line.product, line.quantity) for line in lines])
     return order
+
+
+# --- abandoned-cart recovery (the sequence itself is recovery/) ------------------------------
+
+@cart_edit
+def cart_set_email(*, principal, cart_id: str, email: str,
+                   marketing_consent: bool | None = None) -> Cart:
+    """The shopper's e-mail address (and whether they agreed to marketing e-mail): what
+    makes an idle cart count as abandoned, and where its reminders go."""
+    cart = _cart_for_edit(principal, cart_id)
+    cart.email = email.strip().lower()
+    fields = ["email"]
+    if marketing_consent is not None:
+        cart.marketing_consent = marketing_consent
+        fields.append("marketing_consent")
+    _touch(cart, *fields)
+    return cart
+
+
+def _locked(cart_pk: int) -> Cart | None:
+    return Cart.objects.select_for_update(of=("self",)).select_related(
+        *CART_RELATED, "customer__company__price_list").filter(pk=cart_pk).first()
+
+
+@transaction.atomic
+def cart_status_move(*, cart_pk: int, to: str, idle_before=None) -> Cart | None:
+    """Move a cart ``active → abandoned`` or ``active | abandoned → expired`` (beat, staff),
+    one transaction on the locked row with its outbox event (``cart.abandoned``,
+    ``cart.expired``). ``idle_before``: move it only if it is still idle since before then
+    (a shopper may have touched it since the scan read it). Returns the cart, or ``None``
+    when it no longer qualifies (nothing written)."""
+    allowed = {CartStatus.ABANDONED: {CartStatus.ACTIVE},
+               CartStatus.EXPIRED: {CartStatus.ACTIVE, CartStatus.ABANDONED}}
+    if to not in allowed:
+        raise ValueError(f"cart_status_move cannot move a cart to {to}")
+    cart = _locked(cart_pk)
+    if cart is None or cart.status not in allowed[to]:
+        return None
+    if idle_before is not None and cart.last_activity_at >= idle_before:
+        return None
+    now = timezone.now()
+    cart.status = to
+    if to == CartStatus.ABANDONED:
+        if not cart.email or not CartLine.objects.filter(cart=cart).exists():
+            return None
+        cart.abandoned_at, cart.recovered_at, cart.recovered_step = now, None, None
+        cart.save(update_fields=["status", "abandoned_at", "recovered_at", "recovered_step",
+                                 "updated_at"])
+        events.cart_abandoned(cart)
+    else:
+        cart.expired_at = now
+        cart.save(update_fields=["status", "expired_at", "updated_at"])
+        events.cart_expired(cart)
+    return cart
+
+
+@transaction.atomic
+def cart_recover(*, cart_pk: int, step: int | None) -> tuple[Cart, list[dict]]:
+    """A reminder's link was followed: an abandoned cart is ``active`` again, recovered
+    through ``step`` (``cart.recovered``); the cart is re-priced (prices may have moved since
+    the shopper left) and what now stands between it and checkout is returned. A cart that is
+    already active is only re-priced. Converted or expired: ``Conflict``."""
+    cart = _locked(cart_pk)
+    if cart is None:
+        raise NotFound("No such cart.")
+    if cart.status == CartStatus.CONVERTED:
+        raise Conflict("This cart was already checked out.", code="cart_converted")
+    if cart.status not in EDITABLE_STATUSES:
+        raise Conflict(f"A cart that is {cart.status} cannot come back.",
+                       code="cart_not_active")
+    recovered = cart.status == CartStatus.ABANDONED
+    if recovered:
+        cart.status, cart.recovered_at, cart.recovered_step = \
+            CartStatus.ACTIVE, timezone.now(), step
+        cart.save(update_fields=["status", "recovered_at", "recovered_step", "updated_at"])
+    lines = cart_lines(cart=cart, for_pricing=True)
+    before = {line.pk: line.unit_price for line in lines}
+    if lines:
+        _price(cart, customer=cart.customer)
+    if recovered:
+        events.cart_recovered(cart)
+    moved = [
+        {"code": CartProblem.PRICE_CHANGED, "sku": line.product.sku, "line_id": line.public_id,
+         "priced": format_amount(before[line.pk], cart.currency),
+         "current": format_amount(line.unit_price, cart.currency),
+         "detail": f"The price of {line.product.sku} changed since the cart was left; "
+                   f"the cart is priced at today's price."}
+        for line in lines
+        if before[line.pk] is not None and before[line.pk] != line.unit_price
+    ]
+    return cart, moved + cart_problems(cart=cart, lines=lines)

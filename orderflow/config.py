@@ -54,6 +54,11 @@ class Config:
     webhook_lease_margin: int = 30
     webhook_gather_ms: int = 100
     durable_cart_edits: bool = False
+    recovery_idle_seconds: int = 3600
+    recovery_steps: list[int] = field(default_factory=lambda: list(RECOVERY_STEPS))
+    recovery_scan_seconds: int = 300
+    recovery_link_days: int = 7
+    recovery_expiry_days: int = 30
 
     @property
     def uses_postgres(self) -> bool:
@@ -95,6 +100,10 @@ def parse_list(env: dict, name: str, default: list[str]) -> list[str]:
 # About 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (then dead): a receiver down for a day or a
 # deploy that breaks it overnight still gets everything.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+# Abandoned-cart reminders: 1 h, 24 h and 72 h after the cart's last activity.
+RECOVERY_STEPS = (3600, 86400, 259200)
 
 
 def parse_seconds_list(env: dict, name: str, default: tuple[int, ...]) -> list[int]:
@@ -314,6 +323,12 @@ def load(env: dict | None = None) -> Config:
         webhook_lease_margin=parse_int(env, "ORDERFLOW_WEBHOOK_LEASE_MARGIN", 30, minimum=1),
         webhook_gather_ms=parse_int(env, "ORDERFLOW_WEBHOOK_GATHER_MS", 100),
         durable_cart_edits=parse_bool(env, "ORDERFLOW_DURABLE_CART_EDITS", False),
+        recovery_idle_seconds=parse_int(env, "ORDERFLOW_RECOVERY_IDLE_SECONDS", 3600,
+                                        minimum=1),
+        recovery_steps=parse_seconds_list(env, "ORDERFLOW_RECOVERY_STEPS", RECOVERY_STEPS),
+        recovery_scan_seconds=parse_int(env, "ORDERFLOW_RECOVERY_SCAN_SECONDS", 300, minimum=1),
+        recovery_link_days=parse_int(env, "ORDERFLOW_RECOVERY_LINK_DAYS", 7, minimum=1),
+        recovery_expiry_days=parse_int(env, "ORDERFLOW_RECOVERY_EXPIRY_DAYS", 30, minimum=1),
     )
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "quotes",
     "fulfillment",
     "bridges",
+    "recovery",
     "demo",
 ]
 
@@ -305,7 +306,18 @@ CELERY_BEAT_SCHEDULE = {
     "remind-quotes": {"task": "quotes.tasks.remind_quotes_task", "schedule": timedelta(hours=6)},
     "approver-digests": {"task": "quotes.tasks.send_approver_digests_task",
                          "schedule": timedelta(hours=1)},
+    "recovery-scan": {"task": "recovery.tasks.recovery_scan_task",
+                      "schedule": timedelta(seconds=CONFIG.recovery_scan_seconds)},
+    "recovery-expire": {"task": "recovery.tasks.recovery_expire_task",
+                        "schedule": timedelta(hours=1)},
 }
+
+# --- abandoned-cart recovery (docs/recovery.md); per-channel settings in the admin win ------
+ORDERFLOW_RECOVERY_IDLE_SECONDS = CONFIG.recovery_idle_seconds
+ORDERFLOW_RECOVERY_STEPS = CONFIG.recovery_steps  # seconds after last activity, per e-mail
+ORDERFLOW_RECOVERY_SCAN_SECONDS = CONFIG.recovery_scan_seconds
+ORDERFLOW_RECOVERY_LINK_DAYS = CONFIG.recovery_link_days
+ORDERFLOW_RECOVERY_EXPIRY_DAYS = CONFIG.recovery_expiry_days
 
 # --- quotes (docs/quotes.md) ------------------------------------------------------------------
 ORDERFLOW_PUBLIC_URL = "http://127.0.0.1:8000"  # links in quote e-mails (make run's address)

@@ -7,6 +7,7 @@ from orderflow import views
 
 api_v1 = [
     path("", include("catalog.api.urls")),
+    path("", include("recovery.api.urls")),  # before carts': "carts/recover" is no cart id
     path("", include("carts.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("quotes.api.urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("bridge/", include("bridges.hmac.urls")),
     path("approvals/", include("quotes.urls")),
+    path("recover/", include("recovery.urls")),
     # Unknown API paths answer problem+json even with DEBUG on, never an HTML page.
     re_path(r"^(api|bridge)/", views.api_not_found),
 ]
