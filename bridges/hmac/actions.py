@@ -73,6 +73,11 @@ class ConvertToOrderInput(CartRef):
     billing_address = AddressSerializer(required=False)
 
 
+class CartSetEmailInput(CartRef):
+    email = serializers.EmailField()
+    marketing_consent = serializers.BooleanField(required=False)
+
+
 class OrderRef(serializers.Serializer):
     order_id = serializers.CharField(max_length=40)
 
@@ -122,6 +127,12 @@ def shipping_estimate(principal, data):
 def shipping_select(principal, data):
     return 200, with_cart_id(principal, cart=cart_services.cart_set_shipping_method(
         principal=principal, cart_id=data["cart_id"], code=data["code"], reprice=True))
+
+
+def cart_set_email(principal, data):
+    """The shopper's e-mail (reminders of an abandoned cart go there), with consent."""
+    return 200, with_cart_id(principal, cart=cart_services.cart_set_email(
+        principal=principal, **data))
 
 
 def order_summary(order, serializer=OrderSerializer) -> dict:
@@ -183,6 +194,7 @@ ACTIONS: dict[str, Action] = {
     "shipping.estimate": Action(BridgeScope.CARTS_READ, CartRef, shipping_estimate,
                                 read_only=True),
     "shipping.select": Action(BridgeScope.CARTS_CREATE, ShippingSelectInput, shipping_select),
+    "cart.setEmail": Action(BridgeScope.CARTS_CREATE, CartSetEmailInput, cart_set_email),
     "convertToOrder": Action(BridgeScope.ORDERS_CREATE, ConvertToOrderInput, convert_to_order),
     "order.get": Action(BridgeScope.ORDERS_READ, OrderRef, order_read, read_only=True),
     "return.request": Action(BridgeScope.ORDERS_CREATE, ReturnRequestBridgeInput,
