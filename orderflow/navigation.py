@@ -11,6 +11,7 @@ from django.contrib import admin
 GROUPS: list[tuple[str, str, list[str]]] = [
     ("Sell", "point_of_sale", [
         "orders.order", "orders.invoice", "quotes.quote", "quotes.quoterequest", "carts.cart",
+        "recovery.abandonedcart", "recovery.recoverysettings", "recovery.unsubscribe",
         "orders.supplierorder", "orders.orderapprovalrule", "quotes.quoteapprovalrule",
         "quotes.quoteapprovallevel", "quotes.approverpreference",
     ]),
