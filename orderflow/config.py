@@ -59,6 +59,7 @@ class Config:
     recovery_scan_seconds: int = 300
     recovery_link_days: int = 7
     recovery_expiry_days: int = 30
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def uses_postgres(self) -> bool:
@@ -329,7 +330,20 @@ def load(env: dict | None = None) -> Config:
         recovery_scan_seconds=parse_int(env, "ORDERFLOW_RECOVERY_SCAN_SECONDS", 300, minimum=1),
         recovery_link_days=parse_int(env, "ORDERFLOW_RECOVERY_LINK_DAYS", 7, minimum=1),
         recovery_expiry_days=parse_int(env, "ORDERFLOW_RECOVERY_EXPIRY_DAYS", 30, minimum=1),
+        public_url=parse_public_url(env),
     )
+
+
+def parse_public_url(env: dict) -> str:
+    """Where e-mails' links point: ``ORDERFLOW_PUBLIC_URL``, else where ``make run`` serves
+    (``ORDERFLOW_HOST``:``ORDERFLOW_PORT``)."""
+    raw = (env.get("ORDERFLOW_PUBLIC_URL") or "").strip()
+    if not raw:
+        host = env.get("ORDERFLOW_HOST") or "127.0.0.1"
+        return f"http://{host}:{env.get('ORDERFLOW_PORT') or 8000}"
+    if urlsplit(raw).scheme not in {"http", "https"} or not urlsplit(raw).netloc:
+        raise ConfigError("ORDERFLOW_PUBLIC_URL", f"expected http(s)://host[:port], got {raw!r}")
+    return raw.rstrip("/")
 
 
 def ensure_var_dirs(config: Config) -> None:

@@ -320,7 +320,7 @@ ORDERFLOW_RECOVERY_LINK_DAYS = CONFIG.recovery_link_days
 ORDERFLOW_RECOVERY_EXPIRY_DAYS = CONFIG.recovery_expiry_days
 
 # --- quotes (docs/quotes.md) ------------------------------------------------------------------
-ORDERFLOW_PUBLIC_URL = "http://127.0.0.1:8000"  # links in quote e-mails (make run's address)
+ORDERFLOW_PUBLIC_URL = CONFIG.public_url  # links in e-mails (default: make run's address)
 ORDERFLOW_SELLER_NAME = "OrderFlow"
 ORDERFLOW_QUOTES_CHANNEL = "B2B_PORTAL"  # staff's quotes without a request are in this channel
 ORDERFLOW_QUOTE_VALIDITY_DAYS = 30  # valid_until when staff give none

@@ -13,6 +13,7 @@ from django.utils import timezone
 from carts.constants import CartStatus
 from carts.models import Cart
 from catalog.models import Product
+from orderflow.config import ConfigError, load
 from orderflow.models import OutboxEvent
 from recovery import services
 from recovery.models import RecoveryEmail, RecoverySettings, RecoveryStep, ReminderStop
@@ -188,3 +189,18 @@ def test_idle_carts_expire(shop):
     response = shop.client(shop.secret).post(f"/api/v1/carts/{old.public_id}/lines",
                                              {"sku": "MUG", "quantity": 1}, format="json")
     assert response.status_code == 409
+
+
+def test_recovery_settings_come_from_the_environment():
+    config = load({"ORDERFLOW_RECOVERY_IDLE_SECONDS": "5", "ORDERFLOW_RECOVERY_STEPS": "5,60",
+                   "ORDERFLOW_RECOVERY_SCAN_SECONDS": "2", "ORDERFLOW_RECOVERY_LINK_DAYS": "3",
+                   "ORDERFLOW_RECOVERY_EXPIRY_DAYS": "9", "ORDERFLOW_VAR_DIR": "/tmp/of-h22-cfg",
+                   "ORDERFLOW_PUBLIC_URL": "https://ops.example.com/"})
+    assert (config.recovery_idle_seconds, config.recovery_steps, config.recovery_scan_seconds,
+            config.recovery_link_days, config.recovery_expiry_days) == (5, [5, 60], 2, 3, 9)
+    assert config.public_url == "https://ops.example.com"
+    defaults = load({"ORDERFLOW_VAR_DIR": "/tmp/of-h22-cfg", "ORDERFLOW_PORT": "8100"})
+    assert defaults.recovery_steps == [3600, 86400, 259200]
+    assert defaults.public_url == "http://127.0.0.1:8100"
+    with pytest.raises(ConfigError, match="ORDERFLOW_RECOVERY_STEPS"):
+        load({"ORDERFLOW_RECOVERY_STEPS": "1h", "ORDERFLOW_VAR_DIR": "/tmp/of-h22-cfg"})
