@@ -6,6 +6,11 @@ in step) and documented with an example payload in docs/webhooks.md.
 
 EVENT_TYPES: dict[str, str] = {
     "cart.created": "A cart was created (storefront API or bridge).",
+    "cart.abandoned": "A cart with an e-mail sat idle past its channel's threshold "
+                      "(abandoned-cart recovery).",
+    "cart.recovered": "An abandoned cart came back: through a reminder's link (step) or "
+                      "the shopper's own edit.",
+    "cart.expired": "A cart sat idle past its channel's expiry days.",
     "order.created": "An order was placed (checkout through the API or bridge, or an import).",
     "order.confirmed": "An order was confirmed: COD/terms at checkout, paid in full, approved, "
                        "or by staff.",

@@ -36,6 +36,7 @@ from bridges.models import WebhookDelivery, WebhookEndpoint
 from bridges.webhooks import outbound
 from bridges.webhooks import services as webhooks
 from carts.constants import CartStatus
+from carts.models import Cart
 from catalog.models import Product
 from catalog.services import product_adjust_stock
 from fulfillment import services as fulfillment
@@ -50,6 +51,8 @@ from orderflow import config
 from orderflow.models import OutboxEvent
 from orderflow.timeline import Actor
 from orders import services
+from recovery import services as recovery
+from recovery import tokens as recovery_tokens
 from orders.constants import (
     CancelReason,
     FulfillmentStatus,
@@ -285,6 +288,12 @@ CART = {
     "total": MONEY,
     "created_at": TIMESTAMP,
 }
+# Abandoned-cart recovery's cart events: the cart and when (and through which step) it moved.
+CART_SCHEMAS = {
+    "cart.abandoned": {**CART, "abandoned_at": TIMESTAMP, "last_activity_at": TIMESTAMP},
+    "cart.recovered": {**CART, "recovered_at": TIMESTAMP, "step": Nullable(int)},
+    "cart.expired": {**CART, "expired_at": TIMESTAMP},
+}
 PRODUCT_STOCK = {
     "product_id": public_id("prod"),
     "sku": str,
@@ -401,6 +410,8 @@ FAMILIES = {
 
 
 def schema_of(event_type: str) -> dict:
+    if event_type in CART_SCHEMAS:
+        return CART_SCHEMAS[event_type]
     if event_type.startswith("quote."):
         return QUOTE_SCHEMAS.get(event_type, QUOTE)
     return FAMILIES[event_type.split(".", 1)[0]]
@@ -408,6 +419,9 @@ def schema_of(event_type: str) -> dict:
 
 # What each type says about the thing it reports (checked on real payloads and doc examples).
 EXPECT = {
+    "cart.abandoned": {"status": "abandoned"},
+    "cart.recovered": {"status": "active", "step": 1},
+    "cart.expired": {"status": "expired"},
     "order.confirmed": {"status": "confirmed"},
     "order.approval_requested": {"status": "awaiting_approval"},
     "order.approval_recorded": {"status": "awaiting_approval"},
@@ -726,7 +740,28 @@ def scenario_quote_expiry(shop) -> None:
     assert quotes.quotes_expire() == 1
 
 
+def scenario_cart_recovery(shop) -> None:
+    """A guest leaves a cart with an e-mail; beat marks it abandoned and sends step 1; the
+    shopper follows its link. Another cart sits idle for a month and expires."""
+    client = shop.client(shop.secret)
+    carts = []
+    for email in ("sasha@example.com", "gone@example.com"):
+        cart_id = shop.ready_cart(client, [("COF-250", 2)])
+        assert client.put(f"/api/v1/carts/{cart_id}/email", {"email": email},
+                          format="json").status_code == 200
+        carts.append(Cart.objects.get(public_id=cart_id))
+    Cart.objects.filter(pk=carts[0].pk).update(
+        last_activity_at=timezone.now() - timedelta(hours=2))
+    Cart.objects.filter(pk=carts[1].pk).update(
+        last_activity_at=timezone.now() - timedelta(days=31))
+    assert recovery.carts_expire() == [carts[1].pk]
+    assert recovery.carts_abandon() == [carts[0].pk]
+    sent = recovery.reminder_send(cart_pk=carts[0].pk)
+    recovery.link_follow(token=recovery_tokens.link_token(sent))
+
+
 SCENARIOS = {
+    "cart_recovery": scenario_cart_recovery,
     "cod_lifecycle": scenario_cod_lifecycle,
     "cancel": scenario_cancel,
     "card_payment": scenario_card_payment,
@@ -745,6 +780,9 @@ SCENARIOS = {
 # The scenario that shows each catalogued type (others may emit it too).
 SHOWN_BY = {
     "cart.created": "cod_lifecycle",
+    "cart.abandoned": "cart_recovery",
+    "cart.recovered": "cart_recovery",
+    "cart.expired": "cart_recovery",
     "order.created": "cod_lifecycle",
     "order.confirmed": "cod_lifecycle",
     "order.updated": "cod_lifecycle",
