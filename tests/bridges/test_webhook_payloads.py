@@ -51,8 +51,6 @@ from orderflow import config
 from orderflow.models import OutboxEvent
 from orderflow.timeline import Actor
 from orders import services
-from recovery import services as recovery
-from recovery import tokens as recovery_tokens
 from orders.constants import (
     CancelReason,
     FulfillmentStatus,
@@ -69,6 +67,8 @@ from orders.models import Order, SupplierOrder
 from quotes import services as quotes
 from quotes.constants import QuoteRequestStatus, QuoteStatus
 from quotes.models import QuoteApprovalLevel
+from recovery import services as recovery
+from recovery import tokens as recovery_tokens
 from tests import factories
 from tests.fulfillment.shipping import ship_lines
 from tests.quotes.conftest import approver, line, policy_rules
