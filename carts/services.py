@@ -411,7 +411,8 @@ def cart_checkout(*, principal, cart_id: str, payment: dict | None = None, email
     if payment["kind"] == PaymentKind.TERMS:
         credit_check(company=company, order_total=priced.total)
 
-    if cart.status == CartStatus.ABANDONED:  # checked out straight from a reminder
+    came_back = cart.status == CartStatus.ABANDONED  # checked out straight from abandoned
+    if came_back:
         cart.recovered_at = timezone.now()
     cart.status = CartStatus.CONVERTED
     cart.converted_at = timezone.now()
@@ -420,6 +421,8 @@ def cart_checkout(*, principal, cart_id: str, payment: dict | None = None, email
     cart.save(update_fields=["status", "converted_at", "customer", "shipping_address",
                              "billing_address", "shipping_method", "defaults", *price_fields,
                              "recovered_at", "updated_at", "last_activity_at"])
+    if came_back:
+        events.cart_recovered(cart)
     order = order_place(cart=cart, priced=priced, customer=customer, company=company,
                         email=email, payment=payment, notes=notes, actor=principal.actor,
                         defaults=cart.defaults, contact=contact)

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from carts.constants import CartStatus
@@ -204,3 +206,33 @@ def test_recovery_settings_come_from_the_environment():
     assert defaults.public_url == "http://127.0.0.1:8100"
     with pytest.raises(ConfigError, match="ORDERFLOW_RECOVERY_STEPS"):
         load({"ORDERFLOW_RECOVERY_STEPS": "1h", "ORDERFLOW_VAR_DIR": "/tmp/of-h22-cfg"})
+
+
+def test_checking_out_an_abandoned_cart_counts_it_as_back(shop):
+    cart = idle(cart_with(shop), 3600)
+    services.carts_abandon()
+    response = shop.client(shop.secret).post(
+        "/api/v1/checkout", {"cart_id": cart.public_id,
+                             "payment": {"kind": "payment_intent", "reference": "pi_9"}},
+        format="json")
+    assert response.status_code == 201
+    event = OutboxEvent.objects.get(type="cart.recovered")
+    assert event.payload["status"] == "converted" and event.payload["step"] is None
+
+
+def test_scan_and_send_cost_a_fixed_number_of_queries(shop):
+    """The scan reads per channel, not per cart; a send costs the same whatever the lines."""
+    small = idle(cart_with(shop, email="small@example.com"), 3600)
+    big = idle(cart_with(shop, email="big@example.com",
+                         lines=(("COF-250", 1), ("RICE-5KG", 2), ("MUG", 1))), 3600)
+    services.carts_abandon()
+    with CaptureQueriesContext(connection) as scan_queries:
+        due = due_reminders()
+    assert sorted(due) == sorted([(small.pk, 1), (big.pk, 1)])
+    with CaptureQueriesContext(connection) as one_line:
+        services.reminder_send(cart_pk=small.pk)
+    with CaptureQueriesContext(connection) as three_lines:
+        services.reminder_send(cart_pk=big.pk)
+    assert len(scan_queries) <= 4, [q["sql"] for q in scan_queries]
+    assert len(one_line) == len(three_lines), (len(one_line), len(three_lines))
+    print(f"\nqueries: due_reminders {len(scan_queries)}, reminder_send {len(one_line)}")
