@@ -9,13 +9,14 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.decorators import action as detail_action
 
 from catalog.models import SupplierUser
 from orderflow.admin import ServiceManagedAdmin, TimelineInline, run_service
@@ -42,6 +43,7 @@ from orders.models import (
     Payment,
     SupplierOrder,
 )
+from orders.presenters import invoice_pdf
 from orders.resources import OrderImportResource, OrderResource, orders_export_json
 from orders.selectors import (
     UNSHIPPED_AFTER_DAYS,
@@ -514,6 +516,23 @@ class InvoiceAdmin(ServiceManagedAdmin):
             path("<int:pk>/print/", self.admin_site.admin_view(self.print_view),
                  name="orders_invoice_print"),
         ] + super().get_urls()
+
+    # Change-page buttons through unfold's detail actions: links, never a nested form.
+    actions_detail = ["download_pdf", "print_invoice"]
+
+    @detail_action(description="Download PDF", url_path="pdf", icon="picture_as_pdf",
+            permissions=["view"])
+    def download_pdf(self, request, object_id):
+        """The same document as ``GET /api/v1/invoices/{id}.pdf`` (orders.presenters)."""
+        invoice = get_object_or_404(Invoice.objects.select_related(
+            "order__channel", "company"), pk=object_id)
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
+
+    @detail_action(description="Print", url_path="print-page", icon="print", permissions=["view"])
+    def print_invoice(self, request, object_id):
+        return redirect("admin:orders_invoice_print", object_id)
 
     def print_view(self, request, pk):
         """The invoice as a document to print (or save as PDF from the browser)."""

@@ -8,12 +8,16 @@ tests/bridges/test_webhook_payloads.py).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC
 
 from drf_spectacular.utils import extend_schema_field
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 from rest_framework import serializers
 from rest_framework.fields import get_attribute
 
+from orderflow.display import address_lines, money, rate
 from orderflow.money import format_amount
 
 
@@ -195,3 +199,99 @@ class OrderWithShipmentsSerializer(OrderSerializer):
     """An order with its shipments and tracking: what the bridge's ``order.get`` answers."""
 
     shipments = ShipmentSerializer(many=True, source="shipments.all")
+
+
+# --- the invoice document ------------------------------------------------------------------
+
+def _pdf_text(value) -> str:
+    """Text for fpdf2's built-in fonts (Helvetica: Latin-1). Accents outside Latin-1 are
+    dropped (``ż`` → ``z``), dashes and arrows become ASCII, anything else a ``?``: no font
+    file is read and nothing is fetched at run time."""
+    text = str(value if value is not None else "")
+    text = text.translate({0x2014: "-", 0x2013: "-", 0x2192: "->", 0x2018: "'", 0x2019: "'",
+                           0x201C: '"', 0x201D: '"', 0x2026: "...", 0x2022: "*",
+                           0x0141: "L", 0x0142: "l", 0x0110: "D", 0x0111: "d"})
+    out = []
+    for char in text:
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
+        out.append(base or "?")
+    return "".join(out)
+
+
+def invoice_pdf(invoice, *, compress: bool = True) -> bytes:
+    """The invoice as a PDF document (fpdf2, its built-in Helvetica): the same document as the
+    admin's printable page — seller channel, bill-to and ship-to, the order's lines with
+    formatted money (``orderflow.display.money``), subtotal, tax, shipping and amount due.
+    The admin's Download PDF button and ``GET /api/v1/invoices/{id}.pdf`` both send it."""
+    order = invoice.order
+    currency = invoice.currency
+
+    def fmt(amount):
+        return _pdf_text(money(amount, currency))
+
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_compression(compress)
+    pdf.set_title(_pdf_text(f"Invoice {invoice.number}"))
+    pdf.set_creator("OrderFlow")
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+    width = pdf.epw
+
+    pdf.set_font("Helvetica", "B", 20)
+    pdf.cell(width / 2, 10, _pdf_text(f"Invoice {invoice.number}"))
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(width / 2, 10, _pdf_text(invoice.get_status_display().upper()), align="R",
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "", 10)
+    dates = [f"Issued {invoice.issued_at:%d %b %Y}", f"Due {invoice.due_date:%d %b %Y}"]
+    if invoice.paid_at:
+        dates.append(f"Paid {invoice.paid_at:%d %b %Y}")
+    pdf.cell(width / 2, 6, _pdf_text(f"Order {order.number} - {order.channel.name}"))
+    pdf.cell(width / 2, 6, _pdf_text(" - ".join(dates)), align="R",
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(6)
+
+    bill = address_lines(order.billing_address)
+    if invoice.company is not None:
+        bill = [invoice.company.name, *bill]
+        if invoice.company.tax_id:
+            bill.append(f"Tax id {invoice.company.tax_id}")
+    ship = address_lines(order.shipping_address)
+    top = pdf.get_y()
+    for x, title, lines in ((pdf.l_margin, "Bill to", bill),
+                            (pdf.l_margin + width / 2, "Ship to", ship)):
+        pdf.set_xy(x, top)
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(width / 2, 6, title, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_font("Helvetica", "", 10)
+        pdf.multi_cell(width / 2 - 4, 5, _pdf_text("\n".join(lines) or "-"),
+                       new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + 30))
+    pdf.ln(4)
+
+    headings = ("SKU", "Description", "Qty", "Unit price", "Tax", "Amount")
+    with pdf.table(col_widths=(28, 62, 20, 28, 14, 30), text_align=(
+            "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"), line_height=6,
+            borders_layout="HORIZONTAL_LINES", first_row_as_headings=True) as table:
+        table.row([_pdf_text(h) for h in headings])
+        for line in order.lines.order_by("id"):
+            quantity = (f"{line.order_quantity} {line.order_uom}" if line.order_uom
+                        else str(line.quantity))
+            table.row([_pdf_text(line.sku), _pdf_text(line.name), _pdf_text(quantity),
+                       fmt(line.unit_price), _pdf_text(rate(line.tax_rate)),
+                       fmt(line.line_subtotal)])
+    pdf.ln(4)
+    shipping = "Shipping"
+    if order.shipping_method_name:
+        shipping = f"Shipping ({order.shipping_method_name})"
+    for label, amount, style in (("Subtotal", fmt(order.subtotal), ""),
+                                 ("Tax", fmt(order.tax_total), ""),
+                                 (_pdf_text(shipping), fmt(order.shipping_total), ""),
+                                 ("Amount due", fmt(invoice.amount), "B")):
+        pdf.set_font("Helvetica", style, 10)
+        pdf.cell(width - 40, 6, label, align="R")
+        pdf.cell(40, 6, amount, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())

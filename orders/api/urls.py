@@ -31,6 +31,8 @@ urlpatterns = [
     path(f"{payment}/refund", views.PaymentRefundApi.as_view(), name="payment-refund"),
     path(f"{payment}/void", views.PaymentVoidApi.as_view(), name="payment-void"),
     path("invoices", views.InvoiceListApi.as_view(), name="invoice-list"),
+    # Before invoices/<invoice_id>, which would take "inv_….pdf" for an id.
+    path("invoices/<str:invoice_id>.pdf", views.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("invoices/<str:invoice_id>", views.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<str:invoice_id>/mark-paid", views.InvoiceMarkPaidApi.as_view(),
          name="invoice-mark-paid"),

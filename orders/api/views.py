@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.filters import OrderingFilter
 from rest_framework.generics import ListAPIView
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,6 +33,7 @@ from orders.api.permissions import (
 )
 from orders.constants import TransactionKind
 from orders.models import Invoice, Order, Payment, SupplierOrder
+from orders.presenters import invoice_pdf
 from orders.selectors import (
     invoice_get,
     invoice_queryset,
@@ -368,14 +374,59 @@ class InvoiceListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class PdfRenderer(BaseRenderer):
+    """``?format=pdf`` / ``Accept: application/pdf`` on an invoice. The document itself is
+    sent as a plain response; what reaches this renderer is an error body, sent as JSON (its
+    problem+json content type is set by the error handler)."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
+def invoice_pdf_response(invoice) -> HttpResponse:
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+    return response
+
+
+INVOICE_PDF = OpenApiResponse(OpenApiTypes.BINARY, description="The invoice as a PDF document.")
+NO_INVOICE = OpenApiResponse(description="No such invoice for this principal.")
+
+
 class InvoiceDetailApi(APIView):
     permission_classes = [OrderReader]
     queryset = Invoice.objects.none()
+    renderer_classes = [JSONRenderer, PdfRenderer]
 
-    @extend_schema(summary="Get an invoice", responses={200: s.InvoiceSerializer})
+    @extend_schema(summary="Get an invoice",
+                   description="JSON; with `?format=pdf` (or `Accept: application/pdf`) the "
+                               "printable invoice as a PDF document.",
+                   responses={(200, "application/json"): s.InvoiceSerializer,
+                              (200, "application/pdf"): INVOICE_PDF, 404: NO_INVOICE})
     def get(self, request, invoice_id):
         invoice = invoice_get(principal=principal(request), public_id=invoice_id)
+        if request.accepted_renderer.format == "pdf":
+            return invoice_pdf_response(invoice)
         return Response(s.InvoiceSerializer(invoice).data)
+
+
+class InvoicePdfApi(APIView):
+    """``GET /api/v1/invoices/{id}.pdf``: the document B2B buyers reconcile against, scoped
+    like the invoice itself (another principal's invoice answers 404)."""
+
+    permission_classes = [OrderReader]
+    queryset = Invoice.objects.none()
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(summary="Download an invoice as PDF",
+                   responses={(200, "application/pdf"): INVOICE_PDF, 404: NO_INVOICE})
+    def get(self, request, invoice_id):
+        return invoice_pdf_response(invoice_get(principal=principal(request),
+                                                public_id=invoice_id))
 
 
 class InvoiceMarkPaidApi(APIView):
