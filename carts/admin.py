@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from carts.models import Cart
 from carts.selectors import cart_converted_order, cart_defaults_taken, cart_lines
-from orderflow.admin import ServiceManagedAdmin
+from orderflow.admin import DayRangeFilter, ServiceManagedAdmin
 from orderflow.display import badge, money
 
 
@@ -15,8 +15,11 @@ class CartAdmin(ServiceManagedAdmin):
     # All visible at 1280 px: the e-mail names the buyer (search also finds the customer's).
     list_display = ["public_id", "status_badge", "channel", "email", "total_display",
                     "last_activity_at"]
-    list_filter = ["status", "channel"]
-    search_fields = ["public_id", "email", "customer__email"]
+    list_filter = ["status", "channel", ("created_at", DayRangeFilter),
+                   ("last_activity_at", DayRangeFilter)]
+    list_filter_submit = True
+    search_fields = ["public_id", "email", "customer__email", "customer__company__name",
+                     "lines__product__sku"]
     list_select_related = ["channel"]
     date_hierarchy = "created_at"
     # The lines are on the story above (formatted money); the raw fields fold away.

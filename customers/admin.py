@@ -5,7 +5,7 @@ from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from customers.models import Address, Company, CompanyApprover, Customer
 from customers.resources import CompanyResource, CustomerResource
 from customers.selectors import customer_default_addresses
-from orderflow.admin import ImportExportAdmin
+from orderflow.admin import DayRangeFilter, ImportExportAdmin
 from orderflow.display import badge, money
 from orderflow.money import quantize
 from orders.selectors import company_open_orders, company_outstanding, customer_recent_orders
@@ -84,7 +84,8 @@ class CompanyAdmin(ImportExportAdmin):
 class CustomerAdmin(ImportExportAdmin):
     resource_classes = [CustomerResource]
     list_display = ["email", "first_name", "last_name", "company", "is_active", "created_at"]
-    list_filter = ["is_active", "accepts_marketing", "company"]
+    list_filter = ["is_active", "accepts_marketing", "company", ("created_at", DayRangeFilter)]
+    list_filter_submit = True
     search_fields = ["email", "first_name", "last_name", "phone", "company__name"]
     list_select_related = ["company"]
     readonly_fields = ["public_id", "created_at", "updated_at"]

@@ -32,6 +32,7 @@ from fulfillment.models import (
 )
 from fulfillment.resources import TrackingImportResource
 from orderflow.admin import (
+    DayRangeFilter,
     ObjectActionsMixin,
     ServiceManagedAdmin,
     TimelineInline,
@@ -136,7 +137,9 @@ class ShipmentAdmin(ObjectActionsMixin, ImportMixin, ServiceManagedAdmin):
 
     list_display = ["number", "order_link", "status", "carrier", "tracking_number",
                     "supplier_order", "created_at", "shipped_at", "delivered_at"]
-    list_filter = ["status", "carrier", AgeFilter, "created_at"]
+    list_filter = ["status", "carrier", AgeFilter, ("created_at", DayRangeFilter),
+                   ("shipped_at", DayRangeFilter)]
+    list_filter_submit = True
     search_fields = ["number", "public_id", "tracking_number", "order__number",
                      "lines__order_line__sku"]
     list_select_related = ["order", "supplier_order"]
@@ -341,7 +344,8 @@ class ReturnAdmin(ObjectActionsMixin, ServiceManagedAdmin):
 
     list_display = ["__str__", "order_link", "status", "refund_amount", "created_at",
                     "authorized_at", "received_at"]
-    list_filter = ["status", AgeFilter, ReasonFilter]
+    list_filter = ["status", AgeFilter, ReasonFilter, ("created_at", DayRangeFilter)]
+    list_filter_submit = True
     search_fields = ["number", "public_id", "order__number", "lines__order_line__sku"]
     list_select_related = ["order"]
     ordering = ["created_at", "id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.html import format_html
 
 from orderflow.money import minor_units, quantize, to_decimal
@@ -20,6 +21,15 @@ def money(amount, currency: str | None) -> str:
     text = f"{abs(value):,.{digits}f}"
     sign = "-" if value < 0 else ""
     return f"{currency} {sign}{text}".strip()
+
+
+def when(value) -> str:
+    """A timestamp as a list column shows it, short and on one line: ``6 Dec 2026 18:12``
+    (the site's time zone); ``—`` when there is none."""
+    if value is None:
+        return "—"
+    return format_html('<span style="white-space:nowrap">{}</span>',
+                       f"{timezone.localtime(value):%-d %b %Y %H:%M}")
 
 
 def rate(value) -> str:

@@ -40,7 +40,8 @@ from bridges.webhooks.admin import (
     can_manage_webhooks,
     staff_actor,
 )
-from orderflow.admin import ObjectActionsMixin, confirm_page, run_service
+from orderflow.admin import DayRangeFilter, ObjectActionsMixin, confirm_page, run_service
+from orderflow.display import when
 from orderflow.errors import ValidationFailed
 from orders.constants import OrderStatus
 
@@ -313,11 +314,12 @@ class ExportRunAdmin(ReadOnlyMixin, ModelAdmin):
     """Every run of every schedule, newest first: what it covered, what it wrote, why it
     failed and when it is retried."""
 
-    list_display = ["started_at", "schedule", "trigger", "attempt", "status_badge",
-                    "order_count", "row_count", "changed_after", "changed_until", "location",
-                    "status_code", "short_error", "next_attempt_at"]
-    list_display_links = ["started_at"]
-    list_filter = ["status", "schedule", "trigger"]
+    # What a run did, on screen at 1280 px; the window, file and HTTP status are on its page.
+    list_display = ["started", "schedule", "trigger", "status_badge", "counts", "short_error",
+                    "next_attempt"]
+    list_display_links = ["started"]
+    list_filter = ["status", "schedule", "trigger", ("started_at", DayRangeFilter)]
+    list_filter_submit = True
     search_fields = ["=public_id", "schedule__name", "=schedule__public_id", "location",
                      "error"]
     search_help_text = "Run id (exr_…), schedule name or id, file/URL, error text."
@@ -335,7 +337,21 @@ class ExportRunAdmin(ReadOnlyMixin, ModelAdmin):
 
     @admin.display(description="error")
     def short_error(self, obj):
-        return (obj.error[:120] + "…") if len(obj.error) > 120 else obj.error
+        return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return when(obj.started_at)
+
+    @admin.display(description="retry at", ordering="next_attempt_at")
+    def next_attempt(self, obj):
+        return when(obj.next_attempt_at) if obj.next_attempt_at else ""
+
+    @admin.display(description="exported")
+    def counts(self, obj):
+        # The file or URL written is its tooltip (and on the run's page).
+        return format_html('<span style="white-space:nowrap" title="{}">{} orders · {} rows'
+                           '</span>', obj.location, obj.order_count, obj.row_count)
 
     @admin.display(description="schedule")
     def schedule_link(self, obj):

@@ -37,7 +37,8 @@ from bridges.webhooks.services import (
     webhook_endpoint_update,
     webhook_endpoint_validate,
 )
-from orderflow.admin import ObjectActionsMixin, confirm_page, run_service
+from orderflow.admin import DayRangeFilter, ObjectActionsMixin, confirm_page, run_service
+from orderflow.display import when
 from orderflow.errors import ValidationFailed
 from orderflow.models import ActorSource
 from orderflow.timeline import Actor
@@ -427,11 +428,12 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, ObjectActionsMixin, ModelAdmin):
     """One event for one endpoint. Dead letters are ``status = dead``; "Replay" sends a
     delivery again with the same webhook-id and a fresh attempt budget."""
 
-    list_display = ["created_at", "endpoint", "event_type", "reference", "sequence",
-                    "status_badge", "attempts", "next_attempt_at", "last_status_code",
-                    "last_error"]
-    list_display_links = ["created_at", "event_type"]
-    list_filter = ["status", "endpoint", "event_type"]
+    # On screen at 1280 px; the sequence, next attempt and status code are on its page.
+    list_display = ["created", "endpoint", "event_type", "reference", "status_badge",
+                    "attempts", "last_result"]
+    list_display_links = ["created", "event_type"]
+    list_filter = ["status", "endpoint", "event_type", ("created_at", DayRangeFilter)]
+    list_filter_submit = True
     search_fields = ["=event__public_id", "=public_id", "event_type", "reference",
                      "endpoint__url"]
     search_help_text = "Event id (evt_…), delivery id, event type, order number or endpoint URL."
@@ -460,6 +462,15 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, ObjectActionsMixin, ModelAdmin):
         return format_html('<a href="{}">{}</a> <code>{}</code>',
                            reverse("admin:bridges_webhookendpoint_change", args=[obj.endpoint_id]),
                            obj.endpoint, obj.endpoint.url)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        return when(obj.created_at)
+
+    @admin.display(description="last result")
+    def last_result(self, obj):
+        error = obj.last_error if len(obj.last_error) <= 60 else obj.last_error[:60] + "…"
+        return " · ".join(str(part) for part in (obj.last_status_code, error) if part) or "—"
 
     @admin.display(description="event id (webhook-id)")
     def event_id(self, obj):

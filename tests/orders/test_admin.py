@@ -115,3 +115,23 @@ def test_invoice_page_links_a_printable_invoice_with_formatted_money(admin_clien
     document = admin_client_logged.get(printable).content.decode()
     assert invoice.number in document and "@media print" in document
     assert f"JMD {order.total:,.2f}" in document
+
+
+def test_order_list_filters_by_placed_day_range_including_the_last_day(admin_client_logged):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old, today_order = make_order(status="confirmed"), make_order(status="confirmed")
+    Order.objects.filter(pk=old.pk).update(placed_at=timezone.now() - timedelta(days=30))
+    today = timezone.localdate()
+    url = reverse("admin:orders_order_changelist")
+
+    def listed(**params):
+        html = admin_client_logged.get(url, params).content.decode()
+        return {o.number for o in (old, today_order) if o.number in html}
+
+    assert listed(placed_at_from=today, placed_at_to=today) == {today_order.number}
+    assert listed(placed_at_to=today - timedelta(days=1)) == {old.number}
+    assert listed(placed_at_from="not a date") == set()
+    assert listed() == {old.number, today_order.number}
