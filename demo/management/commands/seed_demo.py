@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from bridges.access.keys import hash_key
 from bridges.access.services import api_key_create, api_key_revoke, connection_create
@@ -35,13 +38,17 @@ from customers.constants import PaymentTerms
 from customers.models import Address, Company, CompanyApprover, Customer
 from fulfillment.constants import RateBasis
 from fulfillment.models import ShippingMethod, ShippingRate
+from fulfillment.services import shipment_create, shipment_ship
 from orderflow.models import Channel
 from orderflow.principals import Principal
 from orderflow.timeline import Actor
 from orders import services as order_services
 from orders.constants import CancelReason
 from orders.demo import seed_orders_demo
-from orders.models import Order
+from orders.models import Invoice, Order, OrderEvent
+from quotes import services as quote_services
+from quotes.constants import QuoteStatus
+from quotes.models import QuoteRequest
 
 # --- demo credentials: generated on first seed, kept under var/ (never in the repository) ---
 
@@ -156,6 +163,7 @@ class Command(BaseCommand):
         seed_demo_orders(staff=get_user_model().objects.get(username=creds["staff"]["username"]))
         seed_demo_checkouts(api_key=ApiKey.objects.get(key_hash=hash_key(
             creds["storefront"]["b2b_portal_secret"])))
+        seed_demo_quotes(staff=get_user_model().objects.get(username=creds["staff"]["username"]))
         save_credentials(creds)
         if options["json"]:
             self.stdout.write(json.dumps(creds, sort_keys=True))
@@ -377,7 +385,45 @@ DEMO_ORDERS = [
     ("DEMO-2005", "B2B_PORTAL", "company", [("COF-BM-250", 12)], "terms", ("cancel",)),
     ("DEMO-2006", "B2B_PORTAL", "company", [("COF-HL-500", 6)], "terms", ("invoice",)),
     ("DEMO-2007", "B2B_PORTAL", "company", [("COF-BM-1K", 2)], "cod", ()),
+    # A busier month: shipped in part or in full (a fully shipped terms order is invoiced by
+    # the shipment), paid invoices, one overdue invoice, more to confirm and to cancel.
+    ("DEMO-1010", "ECOMMERCE", "shopper", [("TEA-GIN-20", 6), ("TEA-MIN-20", 6)],
+     "payment_intent", ("capture", "ship_part")),
+    ("DEMO-1011", "ECOMMERCE", "shopper", [("SAU-JRK-300", 2)], "payment_intent",
+     ("capture", "ship")),
+    ("DEMO-1012", "ECOMMERCE", "shopper", [("SAU-HOT-150", 4), ("COF-HL-500", 1)], "cod",
+     ("ship_part",)),
+    ("DEMO-1013", "ECOMMERCE", "shopper", [("MUG-LOGO", 1)], "payment_intent", ()),
+    ("DEMO-1014", "ECOMMERCE", "shopper", [("GIFT-BOX", 1)], "payment_intent", ("capture",)),
+    ("DEMO-1015", "ECOMMERCE", "shopper", [("RICE-5KG", 1), ("FLOUR-2KG", 2)], "cod",
+     ("cancel",)),
+    ("DEMO-1016", "ECOMMERCE", "shopper", [("OIL-VEG-1L", 2), ("SUGAR-2KG", 1)],
+     "payment_intent", ("capture", "ship", "invoice")),
+    ("DEMO-1017", "ECOMMERCE", "shopper", [("MILK-UHT-1L", 6)], "cod", ()),
+    ("DEMO-1018", "ECOMMERCE", "shopper", [("TEA-GIN-20", 3)], "payment_intent",
+     ("capture",)),
+    ("DEMO-2008", "B2B_PORTAL", "company", [("CUP-PAPER-50", 20), ("LID-PAPER-50", 20)],
+     "terms", ("ship_part",)),
+    ("DEMO-2009", "B2B_PORTAL", "company", [("NAPKIN-500", 5), ("BAG-KRAFT-100", 4)], "terms",
+     ("ship",)),
+    ("DEMO-2010", "B2B_PORTAL", "company", [("CLEAN-SAN-5L", 4)], "terms",
+     ("ship", "invoice_paid")),
+    ("DEMO-2011", "B2B_PORTAL", "company", [("GLOVE-NIT-100", 10)], "terms",
+     ("invoice", "overdue")),
+    ("DEMO-2012", "B2B_PORTAL", "company", [("COF-BM-250", 12), ("COF-HL-500", 12)], "terms",
+     ()),
+    ("DEMO-2013", "B2B_PORTAL", "company", [("RICE-5KG", 8), ("SUGAR-2KG", 10)], "terms",
+     ("invoice", "invoice_paid")),
+    ("DEMO-2014", "B2B_PORTAL", "company", [("MILK-UHT-1L", 24)], "terms", ("cancel",)),
+    ("DEMO-2015", "B2B_PORTAL", "company", [("OIL-VEG-1L", 12)], "cod", ("ship_part",)),
+    ("DEMO-2016", "B2B_PORTAL", "company", [("FLOUR-2KG", 10)], "terms", ()),
 ]
+
+# Days ago each demo order was placed, in DEMO_ORDERS order (then repeating), so the lists,
+# their date filters and the "not shipped after 2 days" queue have a month of history. An
+# overdue invoice was issued 45 days ago, due 15 days ago.
+DEMO_AGES = [27, 25, 24, 22, 21, 19, 18, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 3,
+             2, 2, 1, 1, 1, 0, 0, 0]
 
 
 # B2B orders over the company's approval thresholds (orders.demo), placed the way the portal
@@ -422,7 +468,7 @@ def seed_demo_orders(*, staff) -> int:
         "company": (Customer.objects.get(email="buyer@kingston-cafes.example.com"), company),
     }
     created = 0
-    for reference, channel_code, buyer, lines, kind, then in DEMO_ORDERS:
+    for index, (reference, channel_code, buyer, lines, kind, then) in enumerate(DEMO_ORDERS):
         channel = Channel.objects.get(code=channel_code)
         if Order.objects.filter(channel=channel, external_reference=reference).exists():
             continue
@@ -459,5 +505,81 @@ def seed_demo_orders(*, staff) -> int:
                     order_services.invoice_mark_paid(
                         invoice=order.invoices.get(status="issued"), actor=actor,
                         reference=f"bank_{reference.lower()}")
+                elif step in ("ship", "ship_part"):
+                    ship_demo(order, actor=actor, part=step == "ship_part", reference=reference)
+                elif step == "overdue":
+                    backdate_invoice(order.invoices.get(status="issued"), days=45, due_days=30)
+            backdate_order(order, days=DEMO_AGES[index % len(DEMO_AGES)])
+        created += 1
+    return created
+
+
+def ship_demo(order, *, actor, part: bool, reference: str) -> None:
+    """A shipment through fulfillment's services: every unit, or half of the first line."""
+    lines = list(order.lines.order_by("id"))
+    quantities = ({lines[0].public_id: max(1, lines[0].quantity // 2)} if part
+                  else {line.public_id: line.quantity for line in lines})
+    shipment = shipment_create(order=order, lines=quantities, actor=actor, carrier="Knutsford",
+                               tracking_number=f"KX{reference[-4:]}JM")
+    shipment_ship(shipment=shipment, actor=actor)
+
+
+# Demo history only: the services stamp "now", and a first look at the back office should
+# show a month of trading. These writes move timestamps back; they change no status.
+def backdate_order(order, *, days: int) -> None:
+    if not days:
+        return
+    delta = timedelta(days=days)
+    stamps = {name: F(name) - delta for name in ("placed_at", "created_at", "confirmed_at",
+                                                  "completed_at", "canceled_at")
+              if getattr(order, name) is not None}
+    Order.objects.filter(pk=order.pk).update(**stamps)
+    OrderEvent.objects.filter(order=order).update(created_at=F("created_at") - delta)
+
+
+def backdate_invoice(invoice, *, days: int, due_days: int) -> None:
+    issued = timezone.now() - timedelta(days=days)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        issued_at=issued, due_date=(issued + timedelta(days=due_days)).date())
+
+
+# (reference kept at the start of the request's notes, [(sku, quantity)], what then happens:
+# "draft" (built, not submitted), "submitted", "sent" (submitted, approved, sent to the buyer))
+DEMO_QUOTES = [
+    ("DEMO-Q1", [("COF-BM-1K", 24), ("COF-BM-250", 48)], "sent"),
+    ("DEMO-Q2", [("CUP-PAPER-50", 100), ("LID-PAPER-50", 100)], "submitted"),
+    ("DEMO-Q3", [("CLEAN-SAN-5L", 10), ("GLOVE-NIT-100", 20)], "draft"),
+    ("DEMO-Q4", [("RICE-5KG", 20)], "request"),
+]
+
+
+def seed_demo_quotes(*, staff) -> int:
+    """Quote requests of the demo company and the quotes staff built from them, through
+    quotes.services; a request whose reference is there already is left alone."""
+    actor = Actor.staff(staff)
+    buyer = Customer.objects.select_related("company").get(
+        email="buyer@kingston-cafes.example.com")
+    channel = Channel.objects.get(code=Channel.B2B_PORTAL)
+    created = 0
+    for reference, lines, then in DEMO_QUOTES:
+        if QuoteRequest.objects.filter(notes__startswith=reference).exists():
+            continue
+        with transaction.atomic():
+            request = quote_services.quote_request_create(
+                channel=channel, company=buyer.company, customer=buyer, actor=actor,
+                lines=[{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+                notes=f"{reference}: volume pricing for the next quarter, please.")
+            if then != "request":
+                quote = quote_services.quote_create(actor=actor, author=staff, request=request,
+                                                    terms="NET30, delivery island-wide.")
+                if then in ("submitted", "sent"):
+                    quote = quote_services.quote_submit(quote=quote, actor=actor)
+                if then == "sent":
+                    quote.refresh_from_db()
+                    while quote.status == QuoteStatus.PENDING_APPROVAL:
+                        quote = quote_services.quote_approve(quote=quote, user=staff,
+                                                             actor=actor)
+                        quote.refresh_from_db()
+                    quote_services.quote_send(quote=quote, actor=actor)
         created += 1
     return created
