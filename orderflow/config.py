@@ -60,6 +60,7 @@ class Config:
     recovery_link_days: int = 7
     recovery_expiry_days: int = 30
     public_url: str = "http://127.0.0.1:8000"
+    import_max_bytes: int = 100 * 1024 * 1024
 
     @property
     def uses_postgres(self) -> bool:
@@ -331,6 +332,8 @@ def load(env: dict | None = None) -> Config:
         recovery_link_days=parse_int(env, "ORDERFLOW_RECOVERY_LINK_DAYS", 7, minimum=1),
         recovery_expiry_days=parse_int(env, "ORDERFLOW_RECOVERY_EXPIRY_DAYS", 30, minimum=1),
         public_url=parse_public_url(env),
+        import_max_bytes=parse_int(env, "ORDERFLOW_IMPORT_MAX_BYTES", 100 * 1024 * 1024,
+                                   minimum=1),
     )
 
 

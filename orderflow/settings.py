@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "bridges",
     "recovery",
     "demo",
+    "imports",
 ]
 
 # The admin (django-unfold): the sidebar groups models by what staff do
@@ -245,6 +246,9 @@ ORDERFLOW_IDEMPOTENCY_TTL = timedelta(hours=24)
 # Cart edits (lines, pricing, addresses, shipping method) commit without waiting for the disk
 # (carts.services._relax_edit); True: every cart edit waits, like checkout always does.
 ORDERFLOW_DURABLE_CART_EDITS = CONFIG.durable_cart_edits
+# Import jobs (imports/): the largest upload accepted (413 beyond) and rows per chunk.
+ORDERFLOW_IMPORT_MAX_BYTES = CONFIG.import_max_bytes
+ORDERFLOW_IMPORT_CHUNK_ROWS = 500
 # Orders: a pending_payment order with no capture for this long is canceled (payment_timeout).
 ORDERFLOW_PAYMENT_TIMEOUT = timedelta(minutes=60)
 # HMAC bridge

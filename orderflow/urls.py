@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("fulfillment.api.urls")),
     path("", include("bridges.access.api.urls")),
     path("", include("bridges.webhooks.api.urls")),
+    path("", include("imports.api.urls")),
 ]
 
 urlpatterns = [

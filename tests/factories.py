@@ -43,7 +43,7 @@ class StaffUserFactory(UserFactory):
                 Permission.objects.filter(
                     content_type__app_label__in=[
                         "orderflow", "catalog", "customers", "carts", "orders", "quotes",
-                        "fulfillment", "bridges",
+                        "fulfillment", "bridges", "imports",
                     ]
                 )
             )
