@@ -23,6 +23,7 @@ import io
 import json
 import logging
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -31,8 +32,10 @@ import tablib
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 from import_export.results import RowResult
 
 from catalog.resources import PriceListEntryResource, ProductResource
@@ -368,6 +371,66 @@ def job_create(*, kind: str, mode: str, upload, fmt: str | None, user) -> Import
     job.file.save(upload.name, upload, save=False)
     job.save()
     return job
+
+
+def job_create_stored(*, kind: str, mode: str, name: str, user) -> ImportJob:
+    """A job for a file the admin's preview already stored (``name`` in the default
+    storage, under ``imports/``)."""
+    if kind not in ImportKind.values or mode not in ImportMode.values:
+        raise ValidationFailed("unknown kind or mode", code="invalid_import")
+    if not name.startswith("imports/pending/") or ".." in name or \
+            not default_storage.exists(name):
+        raise ValidationFailed("the uploaded file is gone; upload it again",
+                               code="invalid_import")
+    job = ImportJob(kind=kind, mode=mode, format=format_for(name),
+                    filename=name.rsplit("/", 1)[-1], size=default_storage.size(name),
+                    created_by=user if user and user.pk else None)
+    job.file.name = name
+    job.save()
+    return job
+
+
+def store_pending(upload) -> str:
+    """Keep an upload between the admin's preview and its confirmation."""
+    if upload.size > max_bytes():
+        raise ValidationFailed(f"the file is {upload.size} bytes; the limit is {max_bytes()}",
+                               code="file_too_large", status=413)
+    format_for(upload.name)
+    name = f"imports/pending/{secrets.token_hex(8)}/{get_valid_filename(upload.name)}"
+    return default_storage.save(name, upload)
+
+
+@dataclass
+class Preview:
+    headers: list[str]
+    rows: list[list]
+    checked: int
+    total_rows: int
+    failures: list[RowFailure]
+    missing: list[str]
+    error: str = ""
+
+
+def preview(*, kind: str, name: str, rows_shown: int = 10, rows_checked: int = 100) -> Preview:
+    """The first rows of a stored file, dry-run through the resource (nothing is written),
+    and the row count: what the admin shows before an import is confirmed."""
+    fmt = format_for(name)
+    with default_storage.open(name, "rb") as handle:
+        try:
+            headers, rows = read_rows(handle, fmt)
+            missing = missing_columns(kind, headers) if headers else []
+            first = []
+            total = 0
+            for row in rows:
+                if total < rows_checked:
+                    first.append(row)
+                total += 1
+        except ImportAborted as exc:
+            return Preview([], [], 0, 0, [], [], error=exc.message)
+    failures = []
+    if headers and not missing and first:
+        failures = _import_chunk(kind, headers, first, 0, dry_run=True).failures
+    return Preview(headers, first[:rows_shown], len(first), total, failures, missing)
 
 
 def _cache_key(job: ImportJob, what: str) -> str:

@@ -28,6 +28,7 @@ GROUPS: list[tuple[str, str, list[str]]] = [
         "bridges.webhookdelivery", "bridges.webhookattempt", "bridges.exportschedule",
         "bridges.exportrun", "bridges.transactionlog", "bridges.idempotencykey",
         "orderflow.outboxevent",
+        "imports.importjob",
     ]),
     ("Settings", "settings", [
         "orderflow.channel", "auth.user", "auth.group", "django_celery_beat.periodictask",
@@ -46,6 +47,7 @@ ICONS = {
     "auth.user": "badge", "fulfillment.shippingmethod": "local_shipping",
     "fulfillment.shipment": "package_2", "fulfillment.return": "assignment_return",
     "quotes.quote": "request_page", "quotes.quoterequest": "contact_support",
+    "imports.importjob": "upload_file",
 }
 
 
