@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "orderflow.api.schema.add_problem_responses",
     ],
+    "ENUM_NAME_OVERRIDES": {
+        "ImportKindEnum": "imports.constants.ImportKind.choices",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

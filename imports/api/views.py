@@ -43,6 +43,10 @@ class ImportRowErrorOut(serializers.ModelSerializer):
 
 class ImportJobOut(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id")
+    # A plain string in the schema: an enum named "status" would collide with the webhook
+    # deliveries' in drf-spectacular's enum naming.
+    status = serializers.CharField(
+        help_text="queued → validating → importing → done | failed | canceled")
     progress = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -154,6 +158,12 @@ class _CsvRenderer(BaseRenderer):
 
 class ImportJobErrorsApi(_ImportApi):
     renderer_classes = [JSONRenderer, _CsvRenderer]
+
+    def handle_exception(self, exc):
+        # A refusal is problem+json, even to a client that asked for the CSV.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(parameters=[OpenApiParameter("format", enum=["json", "csv"])],
                    responses={200: ImportRowErrorOut(many=True)})
