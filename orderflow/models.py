@@ -172,3 +172,26 @@ class OutboxEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.public_id}"
+
+
+class DirtyDay(models.Model):
+    """A day × channel whose analytics figures changed and must be recomputed.
+
+    Written by ``orderflow.outbox`` in the same transaction as the outbox event of the change
+    (so a rolled-back change marks nothing); the analytics beat task claims and deletes rows,
+    then recomputes those days. Which day a change belongs to is decided by the markers the
+    analytics app registers (``orderflow.outbox.register_day_marker``): the kernel names no app.
+    """
+
+    day = models.DateField()
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "channel"], name="dirtyday_day_channel_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.channel_id}"

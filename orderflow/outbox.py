@@ -8,9 +8,10 @@ from celery import current_app
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
+from django.utils import timezone
 
 from orderflow import wakeup
-from orderflow.models import OutboxEvent
+from orderflow.models import DirtyDay, OutboxEvent
 
 
 class OutboxOutsideTransaction(RuntimeError):
@@ -74,6 +75,36 @@ def _notify_once(alias: str) -> None:
         transaction.on_commit(_dispatch_after_commit, using=alias)
 
 
+# Analytics: aggregate model label ("orders.order") → a function of the aggregate returning the
+# datetimes whose local days (settings.TIME_ZONE) hold figures the event may move. Registered
+# by the analytics app at ready(); an aggregate type with no marker marks nothing.
+_DAY_MARKERS: dict = {}
+
+
+def register_day_marker(label: str, marker) -> None:
+    """Make every outbox event about a ``label`` aggregate mark the days ``marker(aggregate)``
+    names dirty (for its channel), in the event's transaction."""
+    _DAY_MARKERS[label] = marker
+
+
+def _mark_days(events) -> None:
+    keys = set()
+    for channel, aggregate in events:
+        if channel is None or aggregate is None:
+            continue
+        marker = _DAY_MARKERS.get(aggregate._meta.label_lower)
+        if marker is None:
+            continue
+        channel_id = getattr(channel, "pk", channel)
+        for moment in marker(aggregate):
+            if moment is not None:
+                keys.add((timezone.localtime(moment).date(), channel_id))
+    if keys:
+        DirtyDay.objects.bulk_create(
+            [DirtyDay(day=day, channel_id=channel_id) for day, channel_id in sorted(keys)],
+            ignore_conflicts=True)
+
+
 def emit(event_type: str, payload: dict, *, channel=None, aggregate=None) -> OutboxEvent:
     """Record ``event_type`` in the caller's transaction; delivery happens after commit.
 
@@ -83,6 +114,7 @@ def emit(event_type: str, payload: dict, *, channel=None, aggregate=None) -> Out
     _require_transaction(f"emit({event_type!r})")
     event = _row(event_type, payload, channel, aggregate)
     event.save(force_insert=True)
+    _mark_days([(channel, aggregate)])
     _notify_once(router.db_for_write(OutboxEvent))
     return event
 
@@ -91,5 +123,6 @@ def emit_many(events: list[tuple[str, dict, object, object]]) -> list[OutboxEven
     """Several ``(event_type, payload, channel, aggregate)`` in one INSERT, in order."""
     _require_transaction("emit_many")
     rows = OutboxEvent.objects.bulk_create([_row(*event) for event in events])
+    _mark_days({(channel, aggregate) for _, _, channel, aggregate in events})
     _notify_once(router.db_for_write(OutboxEvent))
     return rows

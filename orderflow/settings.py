@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "recovery",
     "demo",
     "imports",
+    "analytics",
 ]
 
 # The admin (django-unfold): the sidebar groups models by what staff do
@@ -317,6 +318,8 @@ CELERY_BEAT_SCHEDULE = {
                       "schedule": timedelta(seconds=CONFIG.recovery_scan_seconds)},
     "recovery-expire": {"task": "recovery.tasks.recovery_expire_task",
                         "schedule": timedelta(hours=1)},
+    "analytics-dirty-days": {"task": "analytics.tasks.recompute_dirty_days_task",
+                             "schedule": timedelta(minutes=2)},
 }
 
 # --- abandoned-cart recovery (docs/recovery.md); per-channel settings in the admin win ------
