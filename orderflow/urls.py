@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("bridges.access.api.urls")),
     path("", include("bridges.webhooks.api.urls")),
     path("", include("imports.api.urls")),
+    path("", include("analytics.api.urls")),
 ]
 
 urlpatterns = [
