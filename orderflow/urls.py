@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.views import dashboard_view as analytics_dashboard
 from orderflow import views
 
 api_v1 = [
@@ -22,6 +23,7 @@ urlpatterns = [
     # OrderFlow has no storefront of its own: its front page is the back office.
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("admin/analytics/", analytics_dashboard, name="analytics-dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
