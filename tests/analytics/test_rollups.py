@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
@@ -196,3 +198,18 @@ def test_a_rolled_back_change_marks_nothing(standard_tax):
         order_cancel(order=order, actor=Actor.system())
         raise RuntimeError("rolled back")
     assert not DirtyDay.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_rebuild_command_shows_progress_and_refuses_a_reversed_range():
+    channel = factories.ChannelFactory()
+    factories.OrderFactory(channel=channel, subtotal=Decimal("5"), total=Decimal("5"),
+                           placed_at=datetime(2026, 3, 3, 12, tzinfo=ZoneInfo("UTC")))
+    out = StringIO()
+    call_command("analytics_rebuild", "--from", "2026-01-01", "--to", "2026-03-31", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[-2].endswith("90/90 days") and "[" in lines[0]
+    assert "1 rollup rows" in lines[-1]
+    assert DailyRollup.objects.get().day == date(2026, 3, 3)
+    with pytest.raises(CommandError, match="after"):
+        call_command("analytics_rebuild", "--from", "2026-03-31", "--to", "2026-01-01")
