@@ -8,16 +8,35 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import admin
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics import charts, selectors
 from customers.models import Company
 from orderflow.display import money as format_money
 from orderflow.models import Channel
+from orders.selectors import work_queue_counts
+from orders.templatetags.work_queue import QUEUES
 
 PERIODS = (7, 30, 90)
+# The health counts read the orders table (the rest of the page reads rollups only): they are
+# shared by every staff user's dashboard for this many seconds.
+HEALTH_CACHE_SECONDS = 30
+
+
+def _health(user) -> list[dict]:
+    """The work-queue counts of the admin index, at most HEALTH_CACHE_SECONDS old."""
+    if not user.has_perm("orders.view_order"):
+        return []
+    counts = cache.get_or_set("analytics:health-counts", work_queue_counts,
+                              HEALTH_CACHE_SECONDS)
+    return [{"key": key, "label": label, "count": counts[key],
+             "url": f"{reverse(f'admin:{changelist}_changelist')}?{query}"}
+            for key, label, changelist, query in QUEUES
+            if changelist != "orders_invoice" or user.has_perm("orders.view_invoice")]
 
 
 def _kpis(filters) -> list[dict]:
@@ -105,6 +124,7 @@ def dashboard(request):
         "title": "Analytics",
         "kpis": _kpis(filters),
         "charts": _charts(first, last, filters),
+        "health": _health(request.user), "health_cache_seconds": HEALTH_CACHE_SECONDS,
         "first": first, "last": last,
         "period": period, "periods": PERIODS, "filters": filters,
         "channels": Channel.objects.order_by("code").values_list("code", "name"),

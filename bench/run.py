@@ -119,7 +119,7 @@ from bench.server import (  # noqa: E402
 )
 
 DELIVERY_EVENTS = 3000         # events of the max-throughput phase, posts of each floor phase
-MODES = ("all", "checkout", "bridge", "delivery")
+MODES = ("all", "checkout", "bridge", "delivery", "analytics")
 ERROR_REPORT_THRESHOLD = 0.01  # above this failure rate, print the first failing response
 PREPARE_TIMEOUT = 900.0        # seconds; bounds the untimed cart preparation
 POOL_MARGIN = 1.1              # prepared carts = estimated need × margin (+ one a client)
@@ -152,6 +152,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="delivery mode's latency phase: events written with plain SQL "
                              "(the same outbox row and wake-up as emit(); default) or through "
                              "emit() in a Django transaction (see docs/benchmark.md)")
+    parser.add_argument("--analytics-orders", type=int, default=1_000_000,
+                        help="analytics mode (and the end of all): orders loaded for the "
+                             "rollup rebuild vs SQL GROUP BY comparison (bench/analytics.py)")
     parser.add_argument("--keep-db", action="store_true",
                         help="leave the benchmark databases in place after the run")
     parser.add_argument("--settings", default="bench.settings", metavar="MODULE",
@@ -434,6 +437,18 @@ def interrupt(signum, frame):
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: the finally below runs
 
 
+def run_analytics(args: argparse.Namespace, env: dict[str, str]) -> dict:
+    """Issue 24: full rollup rebuild vs hand-written SQL GROUP BY, dashboard p95."""
+    log(f"analytics: loading {args.analytics_orders} orders, rebuild vs SQL")
+    out = run([sys.executable, "bench/analytics.py", "--orders", str(args.analytics_orders),
+               "--requests", "20" if args.quick else "100"], env=env)
+    report = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    log(f"analytics: rebuild {report['rebuild_seconds']} s vs SQL {report['sql_seconds']} s: "
+        f"ratio {report['ratio']} (budget {report['budget_ratio']}); dashboard p95 "
+        f"{report['dashboard']['p95_ms']} ms")
+    return report
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, interrupt)
@@ -457,6 +472,10 @@ def main(argv=None) -> int:
             delivery = run_delivery(args, env, warnings)
             report = add_delivery({"mode": args.mode, "warnings": warnings}, delivery)
             return finish(report)
+        if args.mode == "analytics":
+            log("migrating")
+            run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env)
+            return finish(run_analytics(args, env))
         creds = prepare_application(env)
         secret = creds["storefront"]["ecommerce_secret"]
         with_checkout = args.mode in ("all", "checkout")
@@ -509,6 +528,7 @@ def main(argv=None) -> int:
                                   bench.warnings, bridge, bridge_phases)
             if args.mode == "all":
                 add_delivery(report, run_delivery(args, env, bench.warnings))
+                report["analytics"] = run_analytics(args, env)
         else:
             report = build_bridge_only_report(args, bridge, bridge_phases, bench.warnings)
     except HarnessError as exc:

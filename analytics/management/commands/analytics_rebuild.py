@@ -30,12 +30,12 @@ class Command(BaseCommand):
         started = time.monotonic()
         interactive = self.stdout.isatty() if hasattr(self.stdout, "isatty") else False
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: int, total: int, what: str) -> None:
             width = 30
             filled = width * done // total
-            bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} days"
+            bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
             if interactive:
-                self.stdout.write("\r" + bar, ending="")
+                self.stdout.write("\r" + bar.ljust(100), ending="")
                 sys.stdout.flush()
             else:
                 self.stdout.write(bar)
