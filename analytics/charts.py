@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777"]
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 44
+LEFT, RIGHT, TOP, BOTTOM = 56, 28, 12, 44
 
 
 def _nice_max(value: float) -> float:
