@@ -23,12 +23,16 @@ STAFF_CART_RELATED = (*CART_RELATED, "customer__company__price_list")
 
 def cart_queryset(*, principal):
     """The carts ``principal`` may see: staff every cart; a storefront key or bridge
-    connection the anonymous carts of its channel and its shopper's own carts."""
+    connection the anonymous carts it created itself (as with orders: another key or
+    connection of the same channel gets 404) and its shopper's own carts."""
     if principal.is_staff:
         return Cart.objects.select_related(*STAFF_CART_RELATED)
     if not principal.is_storefront:
         return Cart.objects.none()
-    visible = Q(customer__isnull=True)
+    if principal.api_key is not None:
+        visible = Q(customer__isnull=True, api_key_id=principal.api_key.pk)
+    else:
+        visible = Q(customer__isnull=True, connection_id=principal.connection.pk)
     if principal.customer is not None:
         visible |= Q(customer_id=principal.customer.pk)
     return Cart.objects.select_related(*CART_RELATED).filter(

@@ -127,15 +127,11 @@ def order_edit_get(*, principal, order_id: str, edit_id: str) -> OrderEdit:
 
 
 def payment_get(*, principal, order_id: str, payment_id: str) -> tuple[Order, Payment]:
-    """An order and one of its payments, for recording provider results: staff reach every
-    order, a storefront secret key (the payment integration) every order of its channel."""
-    if principal.is_storefront:
-        order = (_order_base().filter(channel_id=principal.channel_id, public_id=order_id)
-                 .first())
-        if order is None:
-            raise NotFound(f"No order {order_id}.")
-    else:
-        order = order_get(principal=principal, public_id=order_id)
+    """An order and one of its payments, for recording provider results, through the same
+    visibility as the order endpoints (``order_queryset``): staff reach every order; a
+    storefront secret key the guest orders it placed, or with a shopper token that
+    shopper's orders. Any other principal's order is 404 (no order body)."""
+    order = order_get(principal=principal, public_id=order_id)
     for payment in order.payments.all():
         if payment.public_id == payment_id:
             return order, payment

@@ -74,8 +74,9 @@ def _authorize_decision(order: Order, principal) -> tuple[int, list[OrderApprova
 def order_approve(*, order: Order, principal, comment: str = "") -> Order:
     """Approve the pending level; the last required level confirms the order."""
     order = lock_order(order)
-    target = check_transition(order, OrderAction.APPROVE)
+    # Who may decide first: someone who may not learns nothing of the order's state.
     level, decided = _authorize_decision(order, principal)
+    target = check_transition(order, OrderAction.APPROVE)
     actor = principal.actor
     OrderApproval.objects.create(
         order=order, level=level, decision=ApprovalDecision.APPROVED,
@@ -112,8 +113,8 @@ def order_decline(*, order: Order, principal, reason: str) -> Order:
         raise ValidationFailed("A decline needs a reason.", code="reason_required",
                                errors={"reason": ["Required."]})
     order = lock_order(order)
-    target = check_transition(order, OrderAction.DECLINE)
     level, _ = _authorize_decision(order, principal)
+    target = check_transition(order, OrderAction.DECLINE)
     actor = principal.actor
     OrderApproval.objects.create(
         order=order, level=level, decision=ApprovalDecision.DECLINED,
