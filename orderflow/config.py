@@ -8,6 +8,7 @@ here, validated, and returned as one immutable ``Config``. A malformed value rai
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,19 @@ class Config:
     recovery_expiry_days: int = 30
     public_url: str = "http://127.0.0.1:8000"
     import_max_bytes: int = 100 * 1024 * 1024
+    # Throttling (docs/api.md, "Throttling"): DRF rates "<n>/<second|minute|hour|day>".
+    throttle_api_key: str = "1200/minute"
+    throttle_basic: str = "600/minute"
+    throttle_basic_failures: str = "10/minute"
+    login_failure_limit: int = 10
+    login_lockout_minutes: int = 15
+    # Production behind HTTPS (README, "Running in production").
+    https: bool = False
+    ssl_redirect: bool = False
+    proxy_ssl_header: bool = False
+    hsts_seconds: int = 0
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
 
     @property
     def uses_postgres(self) -> bool:
@@ -106,6 +120,18 @@ RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 # Abandoned-cart reminders: 1 h, 24 h and 72 h after the cart's last activity.
 RECOVERY_STEPS = (3600, 86400, 259200)
+RATE_PATTERN = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
+
+
+def parse_rate(env: dict, name: str, default: str) -> str:
+    """A DRF throttle rate such as ``600/minute``."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if not re.match(RATE_PATTERN, value):
+        raise ConfigError(name, f"expected a rate such as 600/minute, got {raw!r}")
+    return value
 
 
 def parse_seconds_list(env: dict, name: str, default: tuple[int, ...]) -> list[int]:
@@ -305,6 +331,7 @@ def load(env: dict | None = None) -> Config:
         embedded["database"] = database["NAME"]
     if not env.get("CELERY_BROKER_URL"):
         embedded["broker"] = transport_options["data_folder_in"]
+    https = parse_bool(env, "ORDERFLOW_HTTPS", False)
     return Config(
         var_dir=var_dir,
         debug=debug,
@@ -334,6 +361,19 @@ def load(env: dict | None = None) -> Config:
         public_url=parse_public_url(env),
         import_max_bytes=parse_int(env, "ORDERFLOW_IMPORT_MAX_BYTES", 100 * 1024 * 1024,
                                    minimum=1),
+        throttle_api_key=parse_rate(env, "ORDERFLOW_THROTTLE_API_KEY", "1200/minute"),
+        throttle_basic=parse_rate(env, "ORDERFLOW_THROTTLE_BASIC", "600/minute"),
+        throttle_basic_failures=parse_rate(env, "ORDERFLOW_THROTTLE_BASIC_FAILURES",
+                                           "10/minute"),
+        login_failure_limit=parse_int(env, "ORDERFLOW_LOGIN_FAILURE_LIMIT", 10, minimum=1),
+        login_lockout_minutes=parse_int(env, "ORDERFLOW_LOGIN_LOCKOUT_MINUTES", 15,
+                                        minimum=1),
+        https=https,
+        ssl_redirect=parse_bool(env, "ORDERFLOW_SSL_REDIRECT", https),
+        proxy_ssl_header=parse_bool(env, "ORDERFLOW_PROXY_SSL_HEADER", False),
+        hsts_seconds=parse_int(env, "ORDERFLOW_HSTS_SECONDS", 31536000 if https else 0),
+        hsts_include_subdomains=parse_bool(env, "ORDERFLOW_HSTS_INCLUDE_SUBDOMAINS", False),
+        hsts_preload=parse_bool(env, "ORDERFLOW_HSTS_PRELOAD", False),
     )
 
 

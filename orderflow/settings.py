@@ -20,6 +20,20 @@ DEBUG = CONFIG.debug
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 
+# Served over HTTPS (ORDERFLOW_HTTPS=true): secure cookies, HTTPS redirect (but /healthz, for
+# load balancers checking over plain HTTP), HSTS; behind a TLS-terminating proxy,
+# ORDERFLOW_PROXY_SSL_HEADER=true trusts its X-Forwarded-Proto (set it only when the proxy
+# overwrites that header). `manage.py check --deploy` is clean with these set.
+SESSION_COOKIE_SECURE = CONFIG.https
+CSRF_COOKIE_SECURE = CONFIG.https
+SECURE_SSL_REDIRECT = CONFIG.ssl_redirect
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if CONFIG.proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = CONFIG.hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = CONFIG.hsts_include_subdomains
+SECURE_HSTS_PRELOAD = CONFIG.hsts_preload
+
 INSTALLED_APPS = [
     # django-unfold: the admin's theme, dashboard and change-page action buttons; before
     # django.contrib.admin so its templates win. It ships its own static files (no CDN).
@@ -40,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "django_celery_beat",
+    "axes",  # login lockouts (admin, approvals, HTTP Basic): orderflow/api/throttling.py
     "orderflow",
     "catalog",
     "customers",
@@ -94,6 +109,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Admin messages live in the session (which staff have anyway): the default cookie storage
@@ -159,6 +175,11 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+# Throttle counts: Redis (shared by every process) when there is one, else in memory.
+CACHES["throttle"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.redis_url,
+     "KEY_PREFIX": "throttle"} if CONFIG.redis_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"})
 
 LOGGING = {
     "version": 1,
@@ -174,7 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # The first class names the WWW-Authenticate scheme of a 401.
         "bridges.access.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "orderflow.api.throttling.ThrottledBasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["orderflow.api.permissions.IsStaffWithModelPerms"],
@@ -191,6 +212,31 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Throttling (docs/api.md, "Throttling"): 429 `throttled` with Retry-After.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "bridges.access.throttling.ApiKeyRateThrottle",
+    "orderflow.api.throttling.BasicUserRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "api_key": CONFIG.throttle_api_key,
+    "basic": CONFIG.throttle_basic,
+    "basic_failures": CONFIG.throttle_basic_failures,
+}
+# The client address is REMOTE_ADDR, or what the trusted proxies saw (never a client's own
+# X-Forwarded-For).
+REST_FRAMEWORK["NUM_PROXIES"] = CONFIG.trusted_proxy_hops
+AUTHENTICATION_BACKENDS = [
+    "orderflow.api.throttling.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = CONFIG.login_failure_limit
+AXES_COOLOFF_TIME = timedelta(minutes=CONFIG.login_lockout_minutes)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "orderflow.api.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "bridges.access.network.client_ip"
+AXES_VERBOSE = False
+
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
         "rest_framework.renderers.BrowsableAPIRenderer"

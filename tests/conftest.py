@@ -38,6 +38,15 @@ def _fresh_api_key_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """Each test starts with no throttle counts (all test clients share one address)."""
+    from django.core.cache import caches
+
+    caches["throttle"].clear()
+    yield
+
+
 @pytest.fixture
 def staff_user(db):
     return factories.StaffUserFactory()

@@ -47,6 +47,14 @@ def _approver_level(order: Order, principal) -> int | None:
     return approver.level if approver else None
 
 
+def _check_may_decide(order: Order, principal) -> None:
+    """Who may decide is checked before the order's state: someone who may not (a staff
+    user without ``approve_order``) learns nothing of the state from a 409."""
+    if _approver_level(order, principal) is None:
+        raise NotAnApprover("Only the company's approvers (or staff with the approve "
+                            "permission) decide on this order.")
+
+
 def _authorize_decision(order: Order, principal) -> tuple[int, list[OrderApproval]]:
     """The level now pending, after checking that ``principal`` may decide it."""
     decided = list(OrderApproval.objects.filter(order=order).order_by("level"))
@@ -74,9 +82,9 @@ def _authorize_decision(order: Order, principal) -> tuple[int, list[OrderApprova
 def order_approve(*, order: Order, principal, comment: str = "") -> Order:
     """Approve the pending level; the last required level confirms the order."""
     order = lock_order(order)
-    # Who may decide first: someone who may not learns nothing of the order's state.
-    level, decided = _authorize_decision(order, principal)
+    _check_may_decide(order, principal)
     target = check_transition(order, OrderAction.APPROVE)
+    level, decided = _authorize_decision(order, principal)
     actor = principal.actor
     OrderApproval.objects.create(
         order=order, level=level, decision=ApprovalDecision.APPROVED,
@@ -113,8 +121,9 @@ def order_decline(*, order: Order, principal, reason: str) -> Order:
         raise ValidationFailed("A decline needs a reason.", code="reason_required",
                                errors={"reason": ["Required."]})
     order = lock_order(order)
-    level, _ = _authorize_decision(order, principal)
+    _check_may_decide(order, principal)
     target = check_transition(order, OrderAction.DECLINE)
+    level, _ = _authorize_decision(order, principal)
     actor = principal.actor
     OrderApproval.objects.create(
         order=order, level=level, decision=ApprovalDecision.DECLINED,
