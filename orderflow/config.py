@@ -75,6 +75,7 @@ class Config:
     hsts_seconds: int = 0
     hsts_include_subdomains: bool = False
     hsts_preload: bool = False
+    log_format: str = "plain"
 
     @property
     def uses_postgres(self) -> bool:
@@ -120,6 +121,18 @@ RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 # Abandoned-cart reminders: 1 h, 24 h and 72 h after the cart's last activity.
 RECOVERY_STEPS = (3600, 86400, 259200)
+
+
+def parse_choice(env: dict, name: str, default: str, choices: set[str]) -> str:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(name, f"expected one of {', '.join(sorted(choices))}, got {raw!r}")
+    return value
+
+
 RATE_PATTERN = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
 
 
@@ -374,6 +387,7 @@ def load(env: dict | None = None) -> Config:
         hsts_seconds=parse_int(env, "ORDERFLOW_HSTS_SECONDS", 31536000 if https else 0),
         hsts_include_subdomains=parse_bool(env, "ORDERFLOW_HSTS_INCLUDE_SUBDOMAINS", False),
         hsts_preload=parse_bool(env, "ORDERFLOW_HSTS_PRELOAD", False),
+        log_format=parse_choice(env, "LOG_FORMAT", "plain", {"plain", "json"}),
     )
 
 

@@ -189,6 +189,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# LOG_FORMAT=json: one JSON object per line, with the request id (orderflow/jsonlog.py).
+LOGGING["formatters"]["json"] = {"()": "orderflow.jsonlog.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = CONFIG.log_format
 
 # --- Django REST framework / OpenAPI -------------------------------------------------------
 REST_FRAMEWORK = {

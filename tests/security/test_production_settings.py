@@ -100,3 +100,28 @@ def test_a_malformed_production_variable_stops_start_up(tmp_path, name, value):
 
     with pytest.raises(config.ConfigError, match=name):
         config.load({"ORDERFLOW_VAR_DIR": str(tmp_path), name: value})
+
+
+LOG_PROBE = r"""
+import django
+django.setup()
+from django.test import Client
+response = Client(HTTP_HOST="shop.example.com").get(
+    "/api/v1/orders", HTTP_X_REQUEST_ID="req-json-42", HTTP_X_FORWARDED_PROTO="https")
+print("STATUS", response.status_code, response["X-Request-Id"])
+"""
+
+
+def test_log_format_json_writes_one_object_per_line_with_the_request_id(tmp_path):
+    env = environment(tmp_path, DJANGO_SETTINGS_MODULE="orderflow.settings",
+                      LOG_FORMAT="json", **PRODUCTION)
+    result = subprocess.run([sys.executable, "-c", LOG_PROBE], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "STATUS 401 req-json-42" in result.stdout
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert lines, result.stderr[-2000:]
+    (unauthorized,) = [line for line in lines if line["logger"] == "django.request"]
+    assert unauthorized["request_id"] == "req-json-42"
+    assert (unauthorized["level"], unauthorized["status"]) == ("WARNING", 401)
+    assert unauthorized["path"] == "/api/v1/orders" and unauthorized["time"].endswith("+00:00")
