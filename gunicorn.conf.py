@@ -15,3 +15,8 @@ def pre_fork(server, worker):
     Refcounting still frees any of them that stops being used; the workers' pages of them
     also stay shared with the master instead of being copied by the collector's writes."""
     gc.freeze()
+
+
+# The access log never carries a query string or a card number from the path
+# (orderflow/accesslog.py; docs/api.md).
+logger_class = "orderflow.accesslog.AccessLogger"

@@ -17,7 +17,7 @@ from orders.presenters import AddressSerializer, DefaultsField
 # --- inputs ----------------------------------------------------------------------------------
 
 class CartCreateInput(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     metadata = MetadataField()
     shipping_address = AddressSerializer(required=False, allow_null=True)
     billing_address = AddressSerializer(required=False, allow_null=True,

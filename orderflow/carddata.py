@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
-
-from django.conf import settings
 
 from orderflow.api.errors import problem_json_response
 
-# A run of at least 13 digits (the shortest card number), single spaces or dashes allowed
-# between them. Shorter runs (prices, quantities, dates) are never candidates, so the regex
-# skips them instead of handing each one to the Luhn check.
-DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
+# A run of at least 13 digits (the shortest card number) with any run of non-alphanumeric
+# characters between them (spaces, dashes, dots, slashes, NBSP, tabs, NUL...). ``\d`` is any
+# Unicode decimal digit, so fullwidth digits count too. Shorter runs (prices, quantities) are
+# never candidates, so the regex skips them instead of handing each one to the Luhn check.
+DIGIT_RUN = re.compile(r"\d(?:[\W_]*\d){12,}")
+DIGIT_GROUP = re.compile(r"\d+")
 GUARDED_PREFIXES = ("/api/", "/bridge/")
+CARD_REDACTED = "[redacted card data]"
 
 
 def luhn_ok(digits: str) -> bool:
@@ -28,12 +28,32 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def looks_like_card_number(text: str) -> bool:
-    for match in DIGIT_RUN.finditer(text):
-        digits = match.group().replace(" ", "").replace("-", "")
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
-            return True
+def _run_holds_card(run: str) -> bool:
+    """Whether some consecutive digit groups of ``run`` (a separated digit run) spell 13 to 19
+    digits passing the Luhn check: a card number followed or preceded by other numbers
+    ("4111 1111 1111 1111 12/29") is still found."""
+    groups = DIGIT_GROUP.findall(run)
+    for first in range(len(groups)):
+        digits = ""
+        for group in groups[first:]:
+            digits += group
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and luhn_ok(digits):
+                return True
     return False
+
+
+def looks_like_card_number(text: str) -> bool:
+    return any(_run_holds_card(match.group()) for match in DIGIT_RUN.finditer(text))
+
+
+def redact_card_numbers(text: str) -> str:
+    """``text`` with every digit run that holds a card number replaced by a marker."""
+    if not DIGIT_RUN.search(text):
+        return text
+    return DIGIT_RUN.sub(
+        lambda match: CARD_REDACTED if _run_holds_card(match.group()) else match.group(), text)
 
 
 def find_card_number(value, path: str = "") -> str | None:
@@ -42,7 +62,7 @@ def find_card_number(value, path: str = "") -> str | None:
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
             if looks_like_card_number(str(key)):
-                return child
+                return redact_card_numbers(child)  # the key is named, never echoed
             found = find_card_number(item, child)
             if found:
                 return found
@@ -71,41 +91,3 @@ def card_data_problem(field: str):
         ),
         field=field,
     )
-
-
-class CardDataGuardMiddleware:
-    """Checks the query string and body of every API/bridge request before any view runs,
-    so a card number is never stored, logged or echoed."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.path.startswith(GUARDED_PREFIXES):
-            field = self.inspect(request)
-            if field:
-                return card_data_problem(field)
-        return self.get_response(request)
-
-    def inspect(self, request) -> str | None:
-        for key, values in request.GET.lists():
-            for value in values:
-                if looks_like_card_number(key) or looks_like_card_number(value):
-                    return f"query.{key}"
-        if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
-            return None
-        try:
-            if int(request.META.get("CONTENT_LENGTH") or 0) > settings.ORDERFLOW_BRIDGE_MAX_BODY:
-                return None  # refused as too large by the endpoint, never read whole
-        except ValueError:
-            pass
-        body = request.body
-        if not body:
-            return None
-        text = body.decode("utf-8", errors="replace")
-        if (request.content_type or "").endswith("json"):
-            try:
-                return find_card_number(json.loads(text))
-            except ValueError:
-                pass  # the parser will answer malformed_request; still scan the raw text
-        return "body" if looks_like_card_number(text) else None

@@ -76,6 +76,7 @@ class Config:
     hsts_include_subdomains: bool = False
     hsts_preload: bool = False
     log_format: str = "plain"
+    max_body_bytes: int = 1024 * 1024
 
     @property
     def uses_postgres(self) -> bool:
@@ -388,6 +389,7 @@ def load(env: dict | None = None) -> Config:
         hsts_include_subdomains=parse_bool(env, "ORDERFLOW_HSTS_INCLUDE_SUBDOMAINS", False),
         hsts_preload=parse_bool(env, "ORDERFLOW_HSTS_PRELOAD", False),
         log_format=parse_choice(env, "LOG_FORMAT", "plain", {"plain", "json"}),
+        max_body_bytes=parse_int(env, "ORDERFLOW_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
     )
 
 

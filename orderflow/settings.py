@@ -104,13 +104,16 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "bridges.txlog.middleware.TransactionLogMiddleware",
-    "orderflow.carddata.CardDataGuardMiddleware",
+    "orderflow.inputgate.InputGateMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# CSRF failures under /api/ and /bridge/ answer problem+json (orderflow.views.csrf_failure).
+CSRF_FAILURE_VIEW = "orderflow.views.csrf_failure"
 
 # Admin messages live in the session (which staff have anyway): the default cookie storage
 # builds a cookie signer on every request, API calls included.
@@ -308,7 +311,13 @@ ORDERFLOW_PAYMENT_TIMEOUT = timedelta(minutes=60)
 ORDERFLOW_REPLAY_GUARD_URL = CONFIG.redis_url  # None: the database guard (embedded default)
 # How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).
 ORDERFLOW_TRUSTED_PROXY_HOPS = CONFIG.trusted_proxy_hops
-ORDERFLOW_BRIDGE_MAX_BODY = 1024 * 1024
+# One body limit for REST and bridge (docs/api.md): larger bodies are refused with 413 before
+# they are read; Django's own limit agrees so nothing between the two goes unscanned.
+ORDERFLOW_MAX_BODY_BYTES = CONFIG.max_body_bytes
+ORDERFLOW_BRIDGE_MAX_BODY = ORDERFLOW_MAX_BODY_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = ORDERFLOW_MAX_BODY_BYTES
+# Nesting deeper than this in a JSON body is refused (400 malformed_request).
+ORDERFLOW_MAX_JSON_DEPTH = 32
 ORDERFLOW_SECRET_ROTATION_GRACE = timedelta(hours=24)
 ORDERFLOW_TRANSACTION_LOG_RETENTION = timedelta(days=30)
 # Outbound webhooks

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/analytics/", analytics_dashboard, name="analytics-dashboard"),
+    path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -35,6 +36,8 @@ urlpatterns = [
     re_path(r"^(api|bridge)/", views.api_not_found),
 ]
 
+handler400 = "orderflow.views.handler400"
+handler403 = "orderflow.views.handler403"
 handler404 = "orderflow.views.handler404"
 handler500 = "orderflow.views.handler500"
 

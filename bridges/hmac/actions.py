@@ -57,7 +57,7 @@ class CustomerInput(serializers.Serializer):
     """The guide's "customer info": the order's email, and a name and phone kept on the
     order's timeline. It does not sign anyone in (no address book, no company terms)."""
 
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -66,7 +66,7 @@ class CustomerInput(serializers.Serializer):
 
 class ConvertToOrderInput(CartRef):
     customer = CustomerInput(required=False)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     payment = cart_presenters.PaymentInput(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     shipping_address = AddressSerializer(required=False)

@@ -67,7 +67,7 @@ def verify(request, client_id: str, *, one_use: bool = True) -> InboundConnectio
         raise refuse(413, "payload_too_large", "The body is larger than 1 MiB.")
 
     timestamp = meta.get("HTTP_X_TIMESTAMP", "")
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):
         raise refuse(401, "invalid_timestamp", "X-Timestamp must be unix seconds.")
     skew = abs(time.time() - int(timestamp))
     if skew > connection.replay_window_seconds:

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from bridges.access.network import client_ip
 from bridges.models import TransactionLog
-from bridges.txlog.redaction import redact_body, redact_headers
+from bridges.txlog.redaction import clean_text, redact_body, redact_headers
+from orderflow.carddata import looks_like_card_number
 from orderflow.transactions import relaxed_commit
 
 logger = logging.getLogger("orderflow.transaction_log")
@@ -35,7 +36,8 @@ class TransactionLogMiddleware:
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.correlation_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.correlation_id = incoming if REQUEST_ID.match(incoming) \
+            and not looks_like_card_number(incoming) else uuid.uuid4().hex
         started = time.perf_counter()
         is_bridge = request.path.startswith("/bridge/")
         body = request.body if (is_bridge or request.method in WRITE_METHODS) \
@@ -85,9 +87,9 @@ def write_entry(request, response, body: bytes, is_bridge: bool, latency_ms: int
         "correlation_id": request.correlation_id,
         "connection_id": getattr(info.get("connection"), "pk", None),
         "api_key_id": getattr(api_key, "pk", None),
-        "client": str(client)[:120],
+        "client": clean_text(str(client))[:120],
         "method": request.method,
-        "endpoint": (info.get("action") or request.path)[:300],
+        "endpoint": clean_text(info.get("action") or request.path)[:300],
         "source_ip": _valid_ip(client_ip(request)),
         "status_code": response.status_code,
         "code": _problem_code(response),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from orderflow.carddata import looks_like_card_number
+from orderflow.carddata import CARD_REDACTED, looks_like_card_number, redact_card_numbers
 
 MAX_BODY = 4096
 REDACTED = "[redacted]"
@@ -31,21 +31,29 @@ SECRET_HEADERS = {
 }
 
 
+def clean_text(text: str) -> str:
+    """``text`` as a column can store it: card numbers redacted, a NUL or an unpaired
+    surrogate written as its escape (a refused request is still logged)."""
+    text = redact_card_numbers(text).replace("\x00", "\\u0000")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def redact_headers(meta: dict) -> dict:
-    headers = {name: str(meta[key])[:200] for key, name in KEPT_HEADERS.items() if key in meta}
+    headers = {name: clean_text(str(meta[key]))[:200]
+               for key, name in KEPT_HEADERS.items() if key in meta}
     headers.update({name: REDACTED for key, name in SECRET_HEADERS.items() if key in meta})
     return headers
 
 
 def _walk(value):
     if isinstance(value, dict):
-        return {k: REDACTED if SECRET_KEY_NAMES.search(str(k)) else _walk(v)
-                for k, v in value.items()}
+        return {redact_card_numbers(str(k)): REDACTED if SECRET_KEY_NAMES.search(str(k))
+                else _walk(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_walk(v) for v in value]
     if isinstance(value, (str, int, float)) and not isinstance(value, bool) \
             and looks_like_card_number(str(value)):
-        return "[redacted card data]"
+        return CARD_REDACTED
     return value
 
 
@@ -69,8 +77,9 @@ def redact_body(raw: bytes | str | None) -> str:
     else:
         try:
             cleaned = json.dumps(_walk(json.loads(text)), ensure_ascii=False)
-        except ValueError:
-            cleaned = "[redacted card data]" if looks_like_card_number(text) else text
+        except (ValueError, RecursionError):
+            cleaned = CARD_REDACTED if looks_like_card_number(text) else text
+    cleaned = clean_text(cleaned)
     if len(cleaned) > MAX_BODY:
         cleaned = cleaned[:MAX_BODY] + "…[truncated]"
     return cleaned

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -76,6 +81,30 @@ def problem_json_response(request=None, **kwargs) -> JsonResponse:
     return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
+# A dependency that cannot be reached (the database, the broker, Redis): 503, not a bug.
+OUTAGES = (DatabaseOperationalError, DatabaseInterfaceError, BrokerOperationalError,
+           RedisConnectionError, RedisTimeoutError)
+RETRY_AFTER_SECONDS = 5
+
+
+def is_outage(exc) -> bool:
+    return isinstance(exc, OUTAGES)
+
+
+def outage_detail() -> dict:
+    return {"status_code": 503, "code": "service_unavailable",
+            "detail": "A service OrderFlow depends on is unavailable; nothing was changed. "
+                      "Try again shortly."}
+
+
+def outage_response() -> JsonResponse:
+    """503 problem+json with Retry-After; the error's own text (host, port) is never shown."""
+    logger.warning("dependency unavailable", exc_info=True)
+    response = problem_json_response(**outage_detail())
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def field_errors(detail) -> dict:
     if isinstance(detail, dict):
         return {
@@ -103,6 +132,11 @@ def problem_exception_handler(exc, context):
             status_code=exc.status, code=exc.code, detail=exc.detail,
             title=exc.title, errors=exc.errors, **exc.extra,
         )
+    if is_outage(exc):
+        logger.warning("dependency unavailable", exc_info=exc)
+        response = problem_response(**outage_detail())
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -33,18 +33,23 @@ def test_detection(text, expected):
 
 
 def every_digit_run(text: str) -> bool:
-    """The rule written plainly: any maximal run of digits (single spaces or dashes between
-    them) that holds 13 to 19 digits and passes the Luhn check."""
-    for match in re.finditer(r"\d(?:[ -]?\d)*", text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
-            return True
+    """The rule written plainly: in any maximal run of digits (any non-alphanumeric
+    characters between them), some consecutive digit groups holding 13 to 19 digits that
+    pass the Luhn check."""
+    for match in re.finditer(r"\d(?:[\W_]*\d)*", text):
+        groups = re.findall(r"\d+", match.group())
+        for first in range(len(groups)):
+            for last in range(first + 1, len(groups) + 1):
+                digits = "".join(groups[first:last])
+                if 13 <= len(digits) <= 19 and luhn_ok(digits):
+                    return True
     return False
 
 
 @given(st.lists(st.one_of(st.sampled_from(["4111111111111111", "4111 1111 1111 1111",
-                                           "378282246310005", "6011-1111-1111-1117"]),
-                          st.text(alphabet="0123456789 --ab.\"", max_size=30)),
+                                           "378282246310005", "6011-1111-1111-1117",
+                                           "4111.1111/1111\u00a01111", "4111\t\t1111  1111_1111"]),
+                          st.text(alphabet="0123456789 --ab.\"/\u00a0\t_", max_size=30)),
                 max_size=8))
 def test_detection_skips_short_runs_without_missing_a_card(parts):
     text = "".join(parts)

@@ -11,7 +11,7 @@ from orderflow.errors import NotFound, ValidationFailed
 
 class ShopperTokenInput(serializers.Serializer):
     customer_id = serializers.CharField(required=False, max_length=40)
-    email = serializers.EmailField(required=False)
+    email = serializers.EmailField(required=False, max_length=254)
 
     def validate(self, attrs):
         if bool(attrs.get("customer_id")) == bool(attrs.get("email")):
