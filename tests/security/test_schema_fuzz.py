@@ -37,6 +37,17 @@ def test_every_operation_conforms_to_its_schema(shop):
         check_all_operations(headers)
 
 
+@pytest.mark.parametrize("query", ["limit=null", "limit=", "limit=0", "limit=-1",
+                                   "limit=%C2%B2", "offset=null", "offset=-1", "limit=1.5"])
+def test_paging_parameters_are_strict(shop, query):
+    client = shop.client(shop.secret)
+    response = client.get(f"/api/v1/products?{query}")
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "validation_error"
+    assert client.get("/api/v1/products?limit=1&offset=0").status_code == 200
+
+
 def check_all_operations(headers):
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
     tested = []
