@@ -42,6 +42,7 @@ from catalog.resources import PriceListEntryResource, ProductResource
 from customers.resources import CompanyResource, CustomerResource
 from imports.constants import FINISHED, ImportFormat, ImportKind, ImportMode, ImportStatus
 from imports.models import ImportJob, ImportRowError
+from orderflow.carddata import redact_card_numbers
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.resources import neutralise_formula
 
@@ -285,11 +286,16 @@ def _columns_by_attribute(resource) -> dict[str, str]:
     return columns
 
 
+def _redacted(raw: dict) -> dict:
+    """A refused row as kept for the failed-rows CSV, without any card number in it."""
+    return {k: redact_card_numbers(str(v)) if v is not None else v for k, v in raw.items()}
+
+
 def _failures(result, resource, headers, chunk, offset) -> list[RowFailure]:
     columns = _columns_by_attribute(resource)
     failures = []
     for invalid in result.invalid_rows:
-        raw = dict(zip(headers, chunk[invalid.number - 1], strict=False))
+        raw = _redacted(dict(zip(headers, chunk[invalid.number - 1], strict=False)))
         error = invalid.error
         by_field = error.message_dict if hasattr(error, "error_dict") else {
             NON_FIELD_ERRORS: error.messages}
@@ -299,7 +305,7 @@ def _failures(result, resource, headers, chunk, offset) -> list[RowFailure]:
                 failures.append(RowFailure(offset + invalid.number, column,
                                            CELL_PREFIX.sub("", str(message)), raw))
     for number, errors in result.row_errors():
-        raw = dict(zip(headers, chunk[number - 1], strict=False))
+        raw = _redacted(dict(zip(headers, chunk[number - 1], strict=False)))
         for error in errors:
             failures.append(RowFailure(offset + number, "", str(error.error), raw))
     return failures

@@ -10,7 +10,8 @@ In order, each refusal a problem+json with a stable ``code``:
    echoed (``Idempotency-Key``, ``X-Request-Id``, ``X-Client-Id``): a card number → 400
    ``card_data_forbidden``;
 3. a body over ``ORDERFLOW_MAX_BODY_BYTES`` (by Content-Length, before reading) → 413
-   ``payload_too_large``;
+   ``payload_too_large``; a multipart file upload to the API (the import API) has its own
+   limit, ``ORDERFLOW_IMPORT_MAX_BYTES``, and its rows are screened by the import job;
 4. a body that is not UTF-8 — a declared charset other than UTF-8, a UTF-16/32 byte-order
    mark, a NUL byte or invalid UTF-8 — → 415 ``unsupported_charset``;
 5. a JSON body nested deeper than ``ORDERFLOW_MAX_JSON_DEPTH`` or with a NUL or lone
@@ -45,6 +46,8 @@ STORED_HEADERS = {
     "HTTP_X_CLIENT_ID": "X-Client-Id",
 }
 UTF8_NAMES = {"utf-8", "utf8"}
+# Room for the multipart boundaries and form fields around an uploaded file.
+MULTIPART_OVERHEAD = 64 * 1024
 WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # A NUL or a lone surrogate: neither can be stored in a PostgreSQL text column.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -90,6 +93,16 @@ def inspect(request) -> None:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
+    if request.content_type == "multipart/form-data" and request.path.startswith("/api/"):
+        # A file upload (the import API is the only REST route that parses one): it has its
+        # own size limit, Django streams it to disk, and the import job screens every cell
+        # for card data before a row is stored (imports.services).
+        if length > settings.ORDERFLOW_IMPORT_MAX_BYTES + MULTIPART_OVERHEAD:
+            limit = settings.ORDERFLOW_IMPORT_MAX_BYTES
+            raise Refused(problem_json_response(
+                status_code=413, code="file_too_large", max_bytes=limit,
+                detail=f"The upload is larger than {limit} bytes (ORDERFLOW_IMPORT_MAX_BYTES)."))
+        return
     if length > settings.ORDERFLOW_MAX_BODY_BYTES:
         raise Refused(too_large())
     body = request.body

@@ -2,8 +2,10 @@
 
 from decimal import InvalidOperation
 
-from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
+from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
 from import_export import resources, widgets
+
+from orderflow.carddata import looks_like_card_number
 
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -25,6 +27,16 @@ class BaseResource(resources.ModelResource):
         if isinstance(raw, str):
             return neutralise_formula(value)
         return value
+
+    def before_import_row(self, row, **kwargs):
+        """No card number is stored by any path: a row holding one is refused, naming the
+        column, before it is read into a model (the API's input gate leaves uploaded files
+        to this check)."""
+        for column, value in row.items():
+            if value is not None and looks_like_card_number(str(value)):
+                raise ValidationError({column: "looks like a card number; card data is "
+                                               "never stored, remove it from the file"})
+        super().before_import_row(row, **kwargs)
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         """A cell that cannot be read is explained in words a person can act on, naming the

@@ -236,3 +236,37 @@ def test_anonymous_is_401_and_non_staff_403(db, reference_data):
     client.force_authenticate(factories.UserFactory())
     assert upload(client, HEADER + GOOD[0]).status_code == 403
     assert not ImportJob.objects.exists()
+
+
+@override_settings(ORDERFLOW_MAX_BODY_BYTES=1024)
+def test_an_upload_is_held_to_the_import_limit_not_the_api_body_limit(
+        staff_client, reference_data, eager, django_capture_on_commit_callbacks):
+    rows = [f"BIG-{i:04d},Bulk item {i},EA,standard,own,100.00,JMD,1\n" for i in range(60)]
+    content = HEADER + "".join(rows)
+    assert len(content) > 2 * 1024  # over the JSON body limit, far under the import limit
+    job = run(staff_client, django_capture_on_commit_callbacks, content)
+    assert job["counts"]["created"] == 60
+
+
+@override_settings(ORDERFLOW_IMPORT_MAX_BYTES=100)
+def test_an_upload_announced_far_over_the_limit_is_refused_before_it_is_read(
+        staff_client, reference_data):
+    response = upload(staff_client, HEADER + "".join(GOOD) * 2000)
+    assert response.status_code == 413
+    assert response.json()["code"] == "file_too_large"
+    assert response.json()["max_bytes"] == 100
+    assert not ImportJob.objects.exists()
+
+
+def test_a_row_holding_a_card_number_is_refused_and_not_kept_in_the_errors(
+        staff_client, reference_data, eager, django_capture_on_commit_callbacks):
+    card = "JOB-009,Pay with 4111 1111 1111 1111,EA,standard,own,1.00,JMD,1\n"
+    job = run(staff_client, django_capture_on_commit_callbacks, HEADER + GOOD[0] + card,
+              mode="skip_bad_rows")
+    assert job["counts"]["created"] == 1
+    assert job["counts"]["failed"] == 1
+    assert not Product.objects.filter(sku="JOB-009").exists()
+    response = staff_client.get(f"/api/v1/imports/{job['id']}/errors?format=csv")
+    text = b"".join(response.streaming_content).decode()
+    assert "row 2, column name: looks like a card number" in text
+    assert "4111" not in text
