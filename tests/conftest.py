@@ -38,6 +38,17 @@ def _fresh_api_key_cache():
     yield
 
 
+@pytest.fixture
+def unthrottled(settings):
+    """For schema fuzzing: schemathesis sends hundreds of requests with wrong credentials on
+    purpose (its ignored-auth check), which the login and Basic-failure limits would rightly
+    answer with 429 (tests/security/test_throttling.py proves those limits)."""
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {s: "1000000/minute" for s in rates}}
+    settings.AXES_ENABLED = False
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     """Each test starts with no throttle counts (all test clients share one address)."""

@@ -472,6 +472,7 @@ def keep_test_connection():
 
 
 @override_settings(PASSWORD_HASHERS=FAST_HASHER)
+@pytest.mark.usefixtures("unthrottled")
 def test_fuzzing_as_a_webhooks_manager_never_breaks_the_schema(channel):
     """Generated requests, authenticated as staff who may manage webhooks, against real ids
     (half of the time) as well as random ones: never a 500, always what the schema says."""

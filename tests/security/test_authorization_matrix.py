@@ -148,6 +148,7 @@ BODIES = [
     (re.compile(r"/lines/"), {"quantity": 2}),
     (re.compile(r"/addresses$"), {"shipping_address": ADDRESS}),
     (re.compile(r"/shipping-method$"), {"code": "standard"}),
+    (re.compile(r"/email$"), {"email": "b@example.com", "marketing_consent": True}),
     (re.compile(r"/checkout$"), {"payment": {"kind": "cod"}, "email": "x@example.com"}),
     (re.compile(r"/decline$"), {"reason": "no"}),
     (re.compile(r"/cancel$"), {"reason": "no"}),

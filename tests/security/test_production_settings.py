@@ -29,7 +29,9 @@ PRODUCTION = {
 
 def environment(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items()
-           if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
+           # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests of this test process
+           if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE"}
            and not k.startswith("ORDERFLOW_")}
     env.update(ORDERFLOW_VAR_DIR=str(tmp_path / "var"), **extra)
     return env

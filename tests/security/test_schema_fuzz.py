@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from orderflow.wsgi import application
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("unthrottled")]
 
 
 @contextmanager
