@@ -17,7 +17,7 @@ from fulfillment import services
 from fulfillment.models import Shipment
 from orderflow.errors import DomainError
 from orderflow.models import ActorSource
-from orderflow.resources import BaseResource
+from orderflow.resources import BaseResource, card_data_errors
 from orderflow.timeline import Actor
 from orders.models import Order
 
@@ -86,6 +86,9 @@ class TrackingImportResource(BaseResource):
                 continue
             if not _text(row.get("tracking_number")):
                 fail("tracking_number", "A tracking number is needed.")
+            for column, messages in card_data_errors(row).items():
+                for message in messages:
+                    fail(column, message)
             if number in errors:
                 continue
             key = (order.number, _text(row.get("carrier")), _text(row.get("tracking_number")))
@@ -94,8 +97,14 @@ class TrackingImportResource(BaseResource):
             parcel["rows"].append((number, line.public_id))
 
         shipments: dict[int, Shipment] = {}
+        skipped: set[int] = set()
         for (_, carrier, tracking), parcel in parcels.items():
             if any(n in errors for n, _ in parcel["rows"]):
+                continue
+            if Shipment.objects.filter(order=parcel["order"], carrier=carrier,
+                                       tracking_number=tracking).exists():
+                # This parcel was imported before: the same file twice ships nothing twice.
+                skipped.update(n for n, _ in parcel["rows"])
                 continue
             try:
                 with transaction.atomic():
@@ -121,6 +130,8 @@ class TrackingImportResource(BaseResource):
                 row_result.import_type = RowResult.IMPORT_TYPE_INVALID
                 row_result.validation_error = ValidationError(errors[number])
                 result.append_invalid_row(number, row, row_result.validation_error)
+            elif number in skipped:
+                row_result.import_type = RowResult.IMPORT_TYPE_SKIP
             else:
                 row_result.import_type = RowResult.IMPORT_TYPE_NEW
                 row_result.diff = [_text(row.get(c)) for c in COLUMNS]

@@ -40,11 +40,14 @@ from import_export.results import RowResult
 
 from catalog.resources import PriceListEntryResource, ProductResource
 from customers.resources import CompanyResource, CustomerResource
+from fulfillment.resources import COLUMNS as TRACKING_COLUMNS
+from fulfillment.resources import TrackingImportResource
 from imports.constants import FINISHED, ImportFormat, ImportKind, ImportMode, ImportStatus
 from imports.models import ImportJob, ImportRowError
 from orderflow.carddata import redact_card_numbers
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.resources import neutralise_formula
+from orders.resources import OrderImportResource
 
 logger = logging.getLogger("orderflow.imports")
 
@@ -53,6 +56,8 @@ RESOURCES = {
     ImportKind.PRICE_LIST_ENTRIES: PriceListEntryResource,
     ImportKind.COMPANIES: CompanyResource,
     ImportKind.CUSTOMERS: CustomerResource,
+    ImportKind.ORDERS: OrderImportResource,
+    ImportKind.TRACKING: TrackingImportResource,
 }
 # Columns a file must have beyond the natural key (the rest may be left out on update).
 REQUIRED_EXTRA = {
@@ -60,6 +65,14 @@ REQUIRED_EXTRA = {
     ImportKind.PRICE_LIST_ENTRIES: ["unit_price"],
     ImportKind.COMPANIES: ["name"],
     ImportKind.CUSTOMERS: [],
+    ImportKind.ORDERS: ["external_reference", "channel", "email", "sku"],
+    ImportKind.TRACKING: list(TRACKING_COLUMNS),
+}
+# Rows that one service call imports together (an order's lines, a parcel's lines) are kept
+# in one chunk: a chunk never ends between two adjacent rows with the same key.
+GROUP_COLUMNS = {
+    ImportKind.ORDERS: ("channel", "external_reference", "order_number"),
+    ImportKind.TRACKING: ("order_number", "carrier", "tracking_number"),
 }
 ERRORS_KEPT = 10_000  # row errors stored per job; the failed count goes on
 PROGRESS_TTL = 24 * 3600
@@ -225,17 +238,30 @@ def required_columns(kind: str) -> list[str]:
     return key_columns + REQUIRED_EXTRA[kind]
 
 
+# A column another one can stand in for (orders: the source's order number as the reference).
+STANDS_IN = {"external_reference": "order_number"}
+
+
 def missing_columns(kind: str, headers: list[str]) -> list[str]:
-    return [c for c in required_columns(kind) if c not in headers]
+    return [c for c in required_columns(kind)
+            if c not in headers and STANDS_IN.get(c) not in headers]
 
 
-def _chunks(rows: Iterator[list], size: int) -> Iterator[list[list]]:
-    chunk = []
+def _group_key(kind: str, headers: list[str]):
+    """How to tell which rows belong together for ``kind`` (None: every row stands alone)."""
+    positions = [headers.index(c) for c in GROUP_COLUMNS.get(kind, ()) if c in headers]
+    if not positions:
+        return None
+    return lambda row: tuple(str(row[i]).strip() if i < len(row) else "" for i in positions)
+
+
+def _chunks(rows: Iterator[list], size: int, key=None) -> Iterator[list[list]]:
+    chunk: list[list] = []
     for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
+        if len(chunk) >= size and (key is None or key(row) != key(chunk[-1])):
             yield chunk
             chunk = []
+        chunk.append(row)
     if chunk:
         yield chunk
 
@@ -327,6 +353,25 @@ def _import_chunk(kind, headers, chunk, offset, *, dry_run: bool) -> ChunkOutcom
     return outcome
 
 
+def _group_failures(kind, headers, numbered, bad: set[int]) -> list[RowFailure]:
+    """Rows imported together with a refused row (the other lines of its order or parcel)
+    are refused with it — a partial order is worse than none. Adds their positions to
+    ``bad`` and returns their failures."""
+    key = _group_key(kind, headers)
+    if key is None:
+        return []
+    refused = {key(numbered[p][1]): numbered[p][0] for p in bad}
+    failures = []
+    for position, (number, row) in enumerate(numbered):
+        first = refused.get(key(row))
+        if position not in bad and first is not None:
+            bad.add(position)
+            failures.append(RowFailure(number, "", f"not imported: row {first} of the same "
+                                                   "order or parcel was refused",
+                                       _redacted(dict(zip(headers, row, strict=False)))))
+    return failures
+
+
 def _import_chunk_skipping(kind, headers, chunk, offset) -> ChunkOutcome:
     """Import the chunk's good rows; a failed attempt rolled back, so retry without the rows
     it refused (a row may only fail once the others are gone, hence a few attempts)."""
@@ -345,15 +390,23 @@ def _import_chunk_skipping(kind, headers, chunk, offset) -> ChunkOutcome:
             failure.row_number = numbered[position][0]
             bad.add(position)
         failures.extend(outcome.failures)
+        failures.extend(_group_failures(kind, headers, numbered, bad))
         numbered = [item for i, item in enumerate(numbered) if i not in bad]
-    # Still failing: one row at a time, so every good row gets in.
+    # Still failing: one row (or one order's rows) at a time, so every good row gets in.
     total = ChunkOutcome(failures=failures)
+    key = _group_key(kind, headers)
+    groups: dict = {}
     for number, row in numbered:
-        one = _import_chunk(kind, headers, [row], number - 1, dry_run=False)
+        groups.setdefault(key(row) if key else number, []).append((number, row))
+    for members in groups.values():
+        one = _import_chunk(kind, headers, [row for _, row in members], members[0][0] - 1,
+                            dry_run=False)
         total.created += one.created
         total.updated += one.updated
         total.unchanged += one.unchanged
         total.failures.extend(one.failures)
+        refused = {f.row_number - members[0][0] for f in one.failures}
+        total.failures.extend(_group_failures(kind, headers, members, refused))
     return total
 
 
@@ -546,7 +599,7 @@ def _run_skipping(job: ImportJob) -> None:
     headers, rows = _open_rows(job)
     counts = {"created_count": 0, "updated_count": 0, "unchanged_count": 0, "failed_count": 0}
     offset = 0
-    for chunk in _chunks(rows, chunk_rows()):
+    for chunk in _chunks(rows, chunk_rows(), _group_key(job.kind, headers)):
         if _canceled(job):
             raise ImportCanceled
         outcome = _import_chunk_skipping(job.kind, headers, chunk, offset)
@@ -565,7 +618,7 @@ def _run_all_or_nothing(job: ImportJob) -> None:
     headers, rows = _open_rows(job)
     failed = 0
     offset = 0
-    for chunk in _chunks(rows, chunk_rows()):
+    for chunk in _chunks(rows, chunk_rows(), _group_key(job.kind, headers)):
         if _canceled(job):
             raise ImportCanceled
         outcome = _import_chunk(job.kind, headers, chunk, offset, dry_run=True)
@@ -587,7 +640,7 @@ def _run_all_or_nothing(job: ImportJob) -> None:
     failures: list[RowFailure] = []
     with transaction.atomic():
         offset = 0
-        for chunk in _chunks(rows, chunk_rows()):
+        for chunk in _chunks(rows, chunk_rows(), _group_key(job.kind, headers)):
             if _canceled(job):
                 transaction.set_rollback(True)
                 raise ImportCanceled

@@ -23,7 +23,7 @@ from fulfillment.selectors import RATES_PREFETCH
 from orderflow.errors import DomainError
 from orderflow.models import ActorSource, Channel
 from orderflow.money import format_amount
-from orderflow.resources import BaseResource
+from orderflow.resources import BaseResource, card_data_errors
 from orderflow.timeline import Actor
 from orders import services
 from orders.constants import MAX_LINE_QUANTITY, PaymentKind
@@ -192,6 +192,8 @@ class OrderImportResource(BaseResource):
         parsed: dict[int, dict] = {}
         for number, row in enumerate(rows, start=1):
             parsed[number], row_errors = self._parse(row)
+            for column, messages in card_data_errors(row).items():
+                row_errors.setdefault(column, []).extend(messages)
             if row_errors:
                 errors[number] = row_errors
 
@@ -210,6 +212,7 @@ class OrderImportResource(BaseResource):
                         f"{', '.join(differ)}.")
 
         orders: dict[int, Order] = {}
+        skipped: set[int] = set()
         for numbers in groups.values():
             if any(n in errors for n in numbers):
                 continue
@@ -220,6 +223,11 @@ class OrderImportResource(BaseResource):
                         **head["order"], actor=actor, source=source,
                         lines=[parsed[n]["line"] for n in numbers])
             except DomainError as exc:
+                if exc.code == "duplicate_order":
+                    # Imported before (same channel and external reference): left as it
+                    # is, so the same file imported twice changes nothing the second time.
+                    skipped.update(numbers)
+                    continue
                 number = numbers[0]
                 sku = exc.extra.get("sku")
                 if sku:
@@ -239,6 +247,8 @@ class OrderImportResource(BaseResource):
                 row_result.import_type = RowResult.IMPORT_TYPE_INVALID
                 row_result.validation_error = ValidationError(errors[number])
                 result.append_invalid_row(number, row, row_result.validation_error)
+            elif number in skipped:
+                row_result.import_type = RowResult.IMPORT_TYPE_SKIP
             else:
                 row_result.import_type = RowResult.IMPORT_TYPE_NEW
                 row_result.diff = [_text(row.get(c)) for c in IMPORT_COLUMNS]
