@@ -141,6 +141,8 @@ class Address(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(customer__isnull=False) | Q(company__isnull=False),
                 name="address_has_owner",
+                violation_error_message="An address belongs to a customer or a company: "
+                                        "give one of them.",
             ),
         ]
 

@@ -2,7 +2,7 @@ from import_export import fields
 from import_export.widgets import ForeignKeyWidget
 
 from catalog.models import PriceList
-from customers.models import Company, Customer
+from customers.models import Address, Company, Customer
 from orderflow.resources import BaseResource
 
 
@@ -36,3 +36,30 @@ class CustomerResource(BaseResource):
     def before_import_row(self, row, **kwargs):
         if row.get("email"):
             row["email"] = str(row["email"]).strip().lower()
+
+
+class AddressResource(BaseResource):
+    """Addresses keyed by owner and label: the owner is a ``customer`` (e-mail) or a
+    ``company`` (code), the other column left empty; the same owner and label again updates
+    the address instead of adding one."""
+
+    customer = fields.Field(attribute="customer", column_name="customer",
+                            widget=ForeignKeyWidget(Customer, field="email"))
+    company = fields.Field(attribute="company", column_name="company",
+                           widget=ForeignKeyWidget(Company, field="code"))
+
+    class Meta(BaseResource.Meta):
+        model = Address
+        import_id_fields = ["customer", "company", "label"]
+        fields = [
+            "customer", "company", "label", "full_name", "company_name", "line1", "line2",
+            "city", "region", "postal_code", "country", "phone", "is_default_shipping",
+            "is_default_billing",
+        ]
+        export_order = fields
+
+    def before_import_row(self, row, **kwargs):
+        for column, clean in (("customer", str.lower), ("country", str.upper)):
+            if row.get(column):
+                row[column] = clean(str(row[column]).strip())
+        super().before_import_row(row, **kwargs)

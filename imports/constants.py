@@ -6,6 +6,7 @@ class ImportKind(models.TextChoices):
     PRICE_LIST_ENTRIES = "price_list_entries", "Price list entries"
     COMPANIES = "companies", "Companies"
     CUSTOMERS = "customers", "Customers"
+    ADDRESSES = "addresses", "Addresses"
     ORDERS = "orders", "Orders (historical, with lines)"
     TRACKING = "tracking", "Shipment tracking"
 

@@ -39,7 +39,7 @@ from django.utils.text import get_valid_filename
 from import_export.results import RowResult
 
 from catalog.resources import PriceListEntryResource, ProductResource
-from customers.resources import CompanyResource, CustomerResource
+from customers.resources import AddressResource, CompanyResource, CustomerResource
 from fulfillment.resources import COLUMNS as TRACKING_COLUMNS
 from fulfillment.resources import TrackingImportResource
 from imports.constants import FINISHED, ImportFormat, ImportKind, ImportMode, ImportStatus
@@ -56,6 +56,7 @@ RESOURCES = {
     ImportKind.PRICE_LIST_ENTRIES: PriceListEntryResource,
     ImportKind.COMPANIES: CompanyResource,
     ImportKind.CUSTOMERS: CustomerResource,
+    ImportKind.ADDRESSES: AddressResource,
     ImportKind.ORDERS: OrderImportResource,
     ImportKind.TRACKING: TrackingImportResource,
 }
@@ -65,6 +66,7 @@ REQUIRED_EXTRA = {
     ImportKind.PRICE_LIST_ENTRIES: ["unit_price"],
     ImportKind.COMPANIES: ["name"],
     ImportKind.CUSTOMERS: [],
+    ImportKind.ADDRESSES: ["full_name", "line1", "city", "country"],
     ImportKind.ORDERS: ["external_reference", "channel", "email", "sku"],
     ImportKind.TRACKING: list(TRACKING_COLUMNS),
 }

@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from fulfillment.models import Shipment
 from orders.models import Order
+from tests import factories
 from tests.imports.test_import_api import run
 from tests.storefront import build_storefront
 
@@ -79,3 +80,39 @@ def test_tracking_import_ships_each_parcel_once(
     again = run(staff_client, django_capture_on_commit_callbacks, tracking, kind="tracking")
     assert again["counts"] == {"created": 0, "updated": 0, "unchanged": 2, "failed": 0}
     assert Shipment.objects.filter(tracking_number="JD100").count() == 1
+
+
+ADDRESSES = (
+    "customer,company,label,full_name,line1,city,country,is_default_shipping\n"
+    "Ana@Example.com,,Home,Ana Brown,1 Duke Street,Kingston,jm,1\n"
+    ",ACME,Warehouse,Receiving,9 Spanish Town Road,Kingston,JM,0\n"
+)
+
+
+def test_addresses_import_by_owner_and_label_and_a_second_run_changes_nothing(
+        db, staff_client, eager, django_capture_on_commit_callbacks):
+    customer = factories.CustomerFactory(email="ana@example.com")
+    company = factories.CompanyFactory(code="ACME")
+    job = run(staff_client, django_capture_on_commit_callbacks, ADDRESSES, kind="addresses")
+    assert job["status"] == "done", job
+    assert job["counts"]["created"] == 2
+    home = customer.addresses.get(label="Home")
+    assert (home.line1, home.country, home.is_default_shipping) == ("1 Duke Street", "JM", True)
+    assert company.addresses.get(label="Warehouse").full_name == "Receiving"
+
+    moved = ADDRESSES.replace("1 Duke Street", "2 King Street")
+    again = run(staff_client, django_capture_on_commit_callbacks, moved, kind="addresses")
+    assert again["counts"] == {"created": 0, "updated": 1, "unchanged": 1, "failed": 0}
+    assert customer.addresses.get().line1 == "2 King Street"
+
+
+def test_an_address_without_an_owner_is_refused(
+        db, staff_client, eager, django_capture_on_commit_callbacks):
+    job = run(staff_client, django_capture_on_commit_callbacks,
+              "customer,company,label,full_name,line1,city,country\n,,Home,X,1 St,Kingston,JM\n",
+              kind="addresses")
+    assert job["status"] == "failed"
+    assert job["counts"]["failed"] == 1
+    errors = staff_client.get(f"/api/v1/imports/{job['id']}/errors").json()["results"]
+    assert errors[0]["message"] == ("An address belongs to a customer or a company: give one "
+                                    "of them.")
