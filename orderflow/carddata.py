@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from orderflow.api.errors import problem_json_response
-
 # A run of at least 13 digits (the shortest card number) with any run of non-alphanumeric
 # characters between them (spaces, dashes, dots, slashes, NBSP, tabs, NUL...). ``\d`` is any
 # Unicode decimal digit, so fullwidth digits count too. Shorter runs (prices, quantities) are
@@ -78,16 +76,3 @@ def find_card_number(value, path: str = "") -> str | None:
     if isinstance(value, (str, int, float)):
         return path or "body" if looks_like_card_number(str(value)) else None
     return None
-
-
-def card_data_problem(field: str):
-    return problem_json_response(
-        status_code=400,
-        code="card_data_forbidden",
-        title="Card data is not accepted",
-        detail=(
-            f"The field '{field}' holds what looks like a payment card number. OrderFlow never "
-            "accepts card data: send your payment provider's reference instead."
-        ),
-        field=field,
-    )

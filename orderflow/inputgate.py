@@ -33,12 +33,7 @@ from django.conf import settings
 from django.http.multipartparser import parse_header_parameters
 
 from orderflow.api.errors import problem_json_response
-from orderflow.carddata import (
-    GUARDED_PREFIXES,
-    card_data_problem,
-    find_card_number,
-    looks_like_card_number,
-)
+from orderflow.carddata import GUARDED_PREFIXES, find_card_number, looks_like_card_number
 
 STORED_HEADERS = {
     "HTTP_IDEMPOTENCY_KEY": "Idempotency-Key",
@@ -56,6 +51,19 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 class Refused(Exception):
     def __init__(self, response):
         self.response = response
+
+
+def card_data_problem(field: str):
+    return problem_json_response(
+        status_code=400,
+        code="card_data_forbidden",
+        title="Card data is not accepted",
+        detail=(
+            f"The field '{field}' holds what looks like a payment card number. OrderFlow never "
+            "accepts card data: send your payment provider's reference instead."
+        ),
+        field=field,
+    )
 
 
 def malformed(detail: str, **extra):
