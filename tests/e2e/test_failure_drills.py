@@ -41,8 +41,10 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
+from bridges.access.services import connection_create
 from bridges.constants import AttemptOutcome, DeliveryStatus
-from bridges.models import WebhookAttempt, WebhookDelivery
+from bridges.hmac.signing import sign
+from bridges.models import BridgeScope, WebhookAttempt, WebhookDelivery
 from bridges.webhooks import services as webhooks
 from carts.models import Cart
 from orderflow.models import OutboxEvent
@@ -133,12 +135,14 @@ class Web:
         except OSError:
             return ""
 
-    def call(self, method: str, path: str, body=None, *, key: str | None = None):
+    def call(self, method: str, path: str, body=None, *, key: str | None = None,
+             headers: dict | None = None):
         """(status, headers, parsed JSON or text)."""
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        data = json.dumps(body).encode() if body is not None else None
+        data = body if isinstance(body, bytes) else \
+            json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method,
                                          headers=headers)
         try:
@@ -150,6 +154,17 @@ class Web:
             return status, head, json.loads(raw)
         except ValueError:
             return status, head, raw.decode(errors="replace")
+
+    def bridge(self, connection_, action: str, payload: dict):
+        """A signed bridge call, as the reference client sends it."""
+        body = json.dumps(payload).encode()
+        path = f"/bridge/{connection_.client_id}/{action}"
+        timestamp = str(int(time.time()))
+        signature = sign(secret=connection_.secret, timestamp=timestamp,
+                         client_id=connection_.client_id, method="POST", path=path, body=body)
+        return self.call("POST", path, body, headers={
+            "X-Client-Id": connection_.client_id, "X-Timestamp": timestamp,
+            "X-Signature": signature})
 
     def ok(self, method: str, path: str, body=None, *, key: str, status: int = 200):
         got, _, data = self.call(method, path, body, key=key)
@@ -392,6 +407,9 @@ def test_with_redis_stopped_checkout_commits_and_every_event_is_delivered_after(
         cached = webs(database_url=e2e_services["database_url"], broker_url=drill_redis.url,
                       redis_url=drill_redis.url)
         cached.ok("POST", "/api/v1/carts", {}, key=shop.secret, status=201)
+        bridge = connection_create(name="Headless shop", channel=shop.channel,
+                                   scopes=list(BridgeScope.values))
+        assert cached.bridge(bridge, "cart.create", {})[0] == 200
         web.checkout(shop.secret)
         wait_until(lambda: all_delivered(rx) and len(rx.requests) == 1, timeout=30,
                    what="the first order's webhook")
@@ -409,6 +427,8 @@ def test_with_redis_stopped_checkout_commits_and_every_event_is_delivered_after(
         carts = Cart.objects.count()
         assert_unavailable(*cached.call("POST", "/api/v1/carts", {}, key=shop.secret),
                            "a cart with REDIS_URL stopped")
+        status, _, body = cached.bridge(bridge, "cart.create", {})
+        assert (status, body["code"]) == (503, "replay_guard_unavailable"), body
         assert Cart.objects.count() == carts
         time.sleep(1)
         assert len(rx.requests) == 1  # nothing moves while the broker is down
