@@ -260,8 +260,14 @@ def order_list_setup() -> dict:
     assert len(response.json()["results"]) == 50, "fewer than 50 orders match"
     plan = order_list_plan(query)
     log("order list plan:\n" + plan)
+    today = timezone.localdate()
+    admin = "/admin/orders/order/?" + urlencode({
+        "status__exact": "confirmed",
+        "channel__id__exact": Channel.objects.get(code="BENCH_B2B").pk,
+        "placed_at_from": today - timedelta(days=ORDER_LIST_DAYS), "placed_at_to": today})
+    assert client.get(admin).status_code == 200
     return {"session": client.cookies["sessionid"].value, "path": f"/api/v1/orders?{query}",
-            "plan": plan.splitlines()}
+            "admin_path": admin, "plan": plan.splitlines()}
 
 
 def main(argv=None) -> int:

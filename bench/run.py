@@ -482,6 +482,16 @@ def run_order_list(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> 
         alone = run_phase("orders.list-1", host=HOST, port=server.port, headers=headers,
                           clients=1, seconds=args.seconds, worker=worker)
         bench.check_errors(alone)
+
+        def admin_worker(index: int, session: Session) -> None:
+            while not session.expired():
+                session.call("orders.admin", "GET", setup["admin_path"])
+
+        # The admin changelist with the same filters, one staff user (informative: an HTML
+        # page with the filter sidebar and counts; the budget is judged on the API list).
+        admin = run_phase("orders.admin-1", host=HOST, port=server.port, headers=headers,
+                          clients=1, seconds=args.seconds, worker=admin_worker)
+        bench.check_errors(admin)
     finally:
         server.stop()
     bare_rps = round(bare.count("bare") / bare.elapsed, 2)
@@ -495,6 +505,7 @@ def run_order_list(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> 
     return {"path": setup["path"], "clients": args.clients, "seconds": args.seconds,
             "bare_view_rps": bare_rps, "bare_view": bare.stats("bare"), "list": stats,
             "list_one_client": single, "p95_ms": single["p95_ms"],
+            "admin_path": setup["admin_path"], "admin_one_client": admin.stats("orders.admin"),
             "ratio_vs_bare": ratio, "budget_ratio_vs_bare": ORDER_LIST_VS_BARE,
             "budget_p95_ms": ORDER_LIST_P95_MS, "within_budget": within,
             "cpu": {"bare": bare.cpu, "list": listed.cpu}, "plan": setup["plan"],
