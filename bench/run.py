@@ -1,7 +1,7 @@
 """OrderFlow benchmark: the checkout flow against its floors, on one machine, in one run.
 
 ``make bench`` (or ``.venv/bin/python bench/run.py [--quick]
-[--mode {all,checkout,bridge,delivery}]`` from the repository root).
+[--mode {all,checkout,bridge,delivery,analytics}]`` from the repository root).
 
 Method
 ------
