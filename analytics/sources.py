@@ -4,8 +4,10 @@ change marks dirty. A new source is one more function in ``SOURCES``.
 
 Which day a figure belongs to (docs/analytics.md):
 - orders, their units and their refunds: the day the order was **placed** (a refund or a
-  cancellation next month re-rolls that old day);
-- carts: the day the cart was created; quotes: the day sent / accepted / converted;
+  cancellation next month re-rolls that old day); so does recovered revenue (the orders
+  recovered carts became);
+- carts created, abandoned and recovered: the day the cart was **created** (each cart's
+  abandonment and recovery re-roll that day); quotes: the day sent / accepted / converted;
 - returns: opened on the day asked for, refunded amount on the day refunded.
 """
 
@@ -17,7 +19,6 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from carts.constants import CartStatus
 from carts.models import Cart
 from fulfillment.models import Return
 from orders.constants import OrderStatus, TransactionKind, TransactionResult
@@ -93,11 +94,23 @@ def refunds_source(days, channels):
 
 
 def carts_source(days, channels):
+    # ``abandoned_at`` stays once set (a recovered or expired cart was still abandoned);
+    # ``recovered_at`` is set when an abandoned cart comes back (a reminder's link, the
+    # shopper's own edit or checkout) and cleared if it is abandoned again.
     return _grouped(
         Cart.objects, "created_at", "channel_id", "customer__company_id", "currency", days,
         channels,
         carts_created=Count("id"),
-        carts_abandoned=Count("id", filter=Q(status=CartStatus.ABANDONED)))
+        carts_abandoned=Count("id", filter=Q(abandoned_at__isnull=False)),
+        carts_recovered=Count("id", filter=Q(recovered_at__isnull=False)))
+
+
+def recovered_revenue_source(days, channels):
+    return _grouped(
+        Order.objects.filter(cart__recovered_at__isnull=False)
+        .exclude(status__in=NOT_SALES),
+        "placed_at", "channel_id", "company_id", "currency", days, channels,
+        recovered_revenue=Sum("total"))
 
 
 def _quote_source(field: str, figure: str):
@@ -124,6 +137,7 @@ SOURCES = [
     units_source,
     refunds_source,
     carts_source,
+    recovered_revenue_source,
     _quote_source("sent_at", "quotes_sent"),
     _quote_source("accepted_at", "quotes_accepted"),
     _quote_source("converted_at", "quotes_converted"),

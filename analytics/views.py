@@ -58,6 +58,7 @@ def _kpis(filters) -> list[dict]:
                                   ("average_order_value", "Average order", True),
                                   ("refunds", "Refunds", True),
                                   ("carts_abandoned", "Carts abandoned", False),
+                                  ("recovered_revenue", "Recovered revenue", True),
                                   ("quotes_sent", "Quotes sent", False))]}
                           for t in data["totals"]]})
     return cards

@@ -26,8 +26,9 @@ import os
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderflow.settings")
@@ -39,12 +40,14 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.http import QueryDict  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from analytics.services import rebuild  # noqa: E402
 from catalog.models import Product, TaxClass  # noqa: E402
 from orderflow.models import Channel  # noqa: E402
+from orders.models import Order  # noqa: E402
 
 BUDGET = 2.0
 
@@ -64,19 +67,43 @@ def load(orders: int) -> None:
         product = Product.objects.create(sku="BENCH-1", name="Bench product",
                                          list_price="10.00", tax_class=tax_class)
     statuses = "ARRAY['confirmed','completed','canceled','pending_payment','confirmed']"
+    placed = ("now() - (mod(g, 365)) * interval '1 day' - (mod(g, 86400)) * interval "
+              "'1 second'")
     with connection.cursor() as cur:
+        # Carts, created two hours before order g would be placed: every tenth order's
+        # (converted; every thirtieth was abandoned and came back first), and as many left
+        # behind (abandoned; every other one of those came back and is active again).
+        cur.execute(f"""
+            INSERT INTO carts_cart (public_id, channel_id, status, email, currency, version,
+                subtotal, tax_total, shipping_total, total, metadata, defaults,
+                marketing_consent, created_at, updated_at, last_activity_at, converted_at,
+                abandoned_at, recovered_at)
+            SELECT 'cartbench_' || g, CASE WHEN mod(g, 4) = 0 THEN %s ELSE %s END,
+                CASE WHEN mod(g, 10) = 0 THEN 'converted'
+                     WHEN mod(g, 20) = 5 THEN 'active' ELSE 'abandoned' END,
+                'b@example.com', CASE WHEN mod(g, 4) = 0 THEN 'USD' ELSE 'JMD' END, 1,
+                0, 0, 0, 0, '{{}}', '{{}}', false,
+                {placed} - interval '2 hours', now(), now(),
+                CASE WHEN mod(g, 10) = 0 THEN {placed} END,
+                CASE WHEN mod(g, 10) = 5 OR mod(g, 30) = 0
+                     THEN {placed} - interval '1 hour' END,
+                CASE WHEN mod(g, 20) = 5 OR mod(g, 30) = 0
+                     THEN {placed} - interval '30 minutes' END
+            FROM generate_series(1, %s) AS g WHERE mod(g, 5) = 0""", [b2b.pk, web.pk, orders])
         cur.execute(f"""
             INSERT INTO orders_order (public_id, channel_id, email, status, payment_status,
                 fulfillment_status, currency, subtotal, tax_total, shipping_total, total,
                 shipping_method_name, notes, external_reference, metadata, approval_levels,
-                cancel_reason, decline_reason, placed_at, confirmed_at, created_at, updated_at)
+                cancel_reason, decline_reason, placed_at, confirmed_at, created_at, updated_at,
+                cart_id)
             SELECT 'ordbench_' || g, CASE WHEN mod(g, 4) = 0 THEN %s ELSE %s END, 'b@example.com',
                 ({statuses})[1 + mod(g, 5)], 'unpaid', 'unfulfilled',
                 CASE WHEN mod(g, 4) = 0 THEN 'USD' ELSE 'JMD' END,
                 100 + mod(g, 900), 15 + mod(g, 90), 5, 120 + mod(g, 900) + mod(g, 90),
-                '', '', '', '{{}}', '[]', '', '',
-                now() - (mod(g, 365)) * interval '1 day' - (mod(g, 86400)) * interval '1 second',
-                now() - (mod(g, 365)) * interval '1 day', now(), now()
+                '', '', '', '{{}}', '[]', '', '', {placed},
+                now() - (mod(g, 365)) * interval '1 day', now(), now(),
+                CASE WHEN mod(g, 10) = 0 THEN (SELECT c.id FROM carts_cart c
+                                              WHERE c.public_id = 'cartbench_' || g) END
             FROM generate_series(1, %s) AS g""", [b2b.pk, web.pk, orders])
         cur.execute("""
             INSERT INTO orders_orderline (public_id, order_id, product_id, sku, name, quantity,
@@ -133,9 +160,16 @@ def hand_written_sql() -> int:
                 AND o.placed_at >= %s AND o.placed_at < %s
             GROUP BY 1, 2, 3, 4""",
         f"""SELECT {day.format(col='c.created_at')}, c.channel_id, cu.company_id, c.currency,
-                count(*), count(*) FILTER (WHERE c.status = 'abandoned')
+                count(*), count(*) FILTER (WHERE c.abandoned_at IS NOT NULL),
+                count(*) FILTER (WHERE c.recovered_at IS NOT NULL)
             FROM carts_cart c LEFT JOIN customers_customer cu ON cu.id = c.customer_id
             WHERE c.created_at >= %s AND c.created_at < %s GROUP BY 1, 2, 3, 4""",
+        f"""SELECT {day.format(col='o.placed_at')}, o.channel_id, o.company_id, o.currency,
+                sum(o.total)
+            FROM orders_order o JOIN carts_cart c ON c.id = o.cart_id
+            WHERE c.recovered_at IS NOT NULL AND o.status NOT IN ('canceled', 'declined')
+                AND o.placed_at >= %s AND o.placed_at < %s
+            GROUP BY 1, 2, 3, 4""",
         *[f"""SELECT {day.format(col='q.' + field)}, q.channel_id, q.company_id, q.currency,
                 count(*)
             FROM quotes_quote q WHERE q.{field} >= %s AND q.{field} < %s GROUP BY 1, 2, 3, 4"""
@@ -167,9 +201,13 @@ def _range():
     return last - timedelta(days=365), last
 
 
-def dashboard(requests: int) -> dict:
-    user = get_user_model().objects.filter(username="bench-analyst").first() or \
+def _analyst():
+    return get_user_model().objects.filter(username="bench-analyst").first() or \
         get_user_model().objects.create_superuser("bench-analyst", "b@example.com", "x" * 20)
+
+
+def dashboard(requests: int) -> dict:
+    user = _analyst()
     client = Client()
     client.force_login(user)
     client.get("/admin/analytics/")  # warm
@@ -185,16 +223,69 @@ def dashboard(requests: int) -> dict:
             "note": "in process (Django test client), no HTTP server"}
 
 
+# The staff order list at scale: one channel, one status, the last 30 days, page 50 (the REST
+# staff list, GET /api/v1/orders; bench/run.py measures it over HTTP against the bare view).
+ORDER_LIST_DAYS = 30
+
+
+def order_list_query() -> str:
+    now = timezone.now().replace(microsecond=0)
+    after = (now - timedelta(days=ORDER_LIST_DAYS)).astimezone(UTC)
+    return urlencode({"status": "confirmed", "channel": "BENCH_B2B",
+                      "placed_at_after": after.isoformat().replace("+00:00", "Z"),
+                      "placed_at_before": now.astimezone(UTC).isoformat()
+                      .replace("+00:00", "Z"), "limit": 50})
+
+
+def order_list_plan(query: str) -> str:
+    """EXPLAIN ANALYZE of the list's page query as the view builds it (staff see every
+    order: the filter set on all orders, in the list's cursor order, one page + 1)."""
+    from orders.api.filters import OrderFilter
+
+    data = QueryDict(query)
+    page = (OrderFilter(data=data, queryset=Order.objects.all()).qs
+            .order_by("-placed_at", "-id")[:51])
+    return page.explain(analyze=True)
+
+
+def order_list_setup() -> dict:
+    """A staff session (the session table is shared with the server), the list's path and
+    its query plan, for bench/run.py."""
+    user = _analyst()
+    client = Client()
+    client.force_login(user)
+    query = order_list_query()
+    response = client.get(f"/api/v1/orders?{query}")
+    assert response.status_code == 200, response.content[:500]
+    assert len(response.json()["results"]) == 50, "fewer than 50 orders match"
+    plan = order_list_plan(query)
+    log("order list plan:\n" + plan)
+    today = timezone.localdate()
+    admin = "/admin/orders/order/?" + urlencode({
+        "status__exact": "confirmed",
+        "channel__id__exact": Channel.objects.get(code="BENCH_B2B").pk,
+        "placed_at_from": today - timedelta(days=ORDER_LIST_DAYS), "placed_at_to": today})
+    assert client.get(admin).status_code == 200
+    return {"session": client.cookies["sessionid"].value, "path": f"/api/v1/orders?{query}",
+            "admin_path": admin, "plan": plan.splitlines()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="bench/analytics.py")
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--skip-load", action="store_true", help="rows are already there")
+    parser.add_argument("--order-list-setup", action="store_true",
+                        help="only print a staff session, the order list's path and its plan "
+                             "(JSON), for bench/run.py's HTTP phase")
     args = parser.parse_args(argv)
     if connection.vendor != "postgresql":
         log("needs PostgreSQL")
         return 1
+    if args.order_list_setup:
+        print(json.dumps(order_list_setup()), flush=True)
+        return 0
     if not args.skip_load:
         started = time.perf_counter()
         load(args.orders)

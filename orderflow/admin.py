@@ -1,9 +1,12 @@
+from datetime import datetime, time, timedelta
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
 from django.shortcuts import render
+from django.utils import timezone
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -48,15 +51,18 @@ class DayRangeFilter(RangeDateFilter):
     using it sets ``list_filter_submit = True`` (the range is a form with a Filter button)."""
 
     def queryset(self, request, queryset):
+        # Instants of the local day boundaries, not ``__date`` lookups: a date cast of the
+        # column cannot use its index (the order list at 1,000,000 orders: docs/analytics.md).
         lookups = {}
-        for suffix, lookup in (("_from", "gte"), ("_to", "lte")):
+        for suffix, lookup, days in (("_from", "gte", 0), ("_to", "lt", 1)):
             value = self.used_parameters.get(self.parameter_name + suffix)
             if not isinstance(value, str) or not value:
                 continue
             day = parse_date_str(value)
             if day is None:
                 return queryset.none()  # not a date: nothing matches (no 500)
-            lookups[f"{self.field_path}__date__{lookup}"] = day
+            lookups[f"{self.field_path}__{lookup}"] = datetime.combine(
+                day + timedelta(days=days), time.min, timezone.get_current_timezone())
         return queryset.filter(**lookups)
 
 

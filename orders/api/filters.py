@@ -54,9 +54,14 @@ METADATA_PAIR = re.compile(r"^(?P<key>[A-Za-z0-9_\-]{1,64}):(?P<value>.{0,200})$
 
 
 class OrderFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
-    payment_status = django_filters.MultipleChoiceFilter(choices=PaymentStatus.choices)
-    fulfillment_status = django_filters.MultipleChoiceFilter(choices=FulfillmentStatus.choices)
+    # Columns of the order itself: no row can match twice, so no DISTINCT (django-filter's
+    # default for MultipleChoiceFilter), which would sort every matching order before the
+    # page (25 ms instead of 2 ms at 1,000,000 orders, docs/analytics.md).
+    status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices, distinct=False)
+    payment_status = django_filters.MultipleChoiceFilter(choices=PaymentStatus.choices,
+                                                         distinct=False)
+    fulfillment_status = django_filters.MultipleChoiceFilter(choices=FulfillmentStatus.choices,
+                                                             distinct=False)
     channel = django_filters.CharFilter(field_name="channel__code", lookup_expr="iexact",
                                         help_text="Channel code, e.g. ECOMMERCE.")
     company = django_filters.CharFilter(method="filter_company",

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from analytics.models import AMOUNTS, COUNTS, DailyRollup
 from analytics.services import rebuild, recompute_dirty
+from carts.models import Cart
 from fulfillment.models import Return
 from orderflow.models import DirtyDay
 from orderflow.timeline import Actor
@@ -41,17 +42,58 @@ order_spec = st.fixed_dictionaries({
     "units": st.lists(st.integers(1, 9), min_size=1, max_size=3),
     "refund_percent": st.sampled_from([0, 0, 25, 100]),
     "return_after_hours": st.none() | st.integers(1, 60),
+    # The cart the order was checked out from, created this long before: none, a cart that
+    # converted directly, or one that was abandoned and came back (recovered revenue).
+    "cart": st.none() | st.fixed_dictionaries({
+        "minutes_before": st.integers(0, 3 * 24 * 60),
+        "recovered": st.booleans(),
+    }),
 })
+
+# Carts that did not convert, as the recovery feature leaves them.
+cart_spec = st.fixed_dictionaries({
+    "minutes": st.integers(0, 4 * 24 * 60 - 1),
+    "channel": st.integers(0, 1),
+    "company": st.integers(0, 2),
+    "fate": st.sampled_from(["active", "abandoned", "recovered", "expired",
+                             "abandoned_expired"]),
+})
+CART_FATES = {  # fate: (status, abandoned, recovered)
+    "active": ("active", False, False),
+    "abandoned": ("abandoned", True, False),
+    "recovered": ("active", True, True),
+    "expired": ("expired", False, False),
+    "abandoned_expired": ("expired", True, False),
+}
 
 
 def _money(minor: int) -> Decimal:
     return Decimal(minor) / 100
 
 
-def _load(specs, channels, companies):
-    """Insert orders (and their lines, payments, refunds, returns) as rows."""
+def _cart(channel, customer, created, status, abandoned, recovered) -> Cart:
+    cart = Cart.objects.create(
+        channel=channel, customer=customer, currency=channel.currency, status=status,
+        abandoned_at=created + timedelta(hours=1) if abandoned else None,
+        recovered_at=created + timedelta(hours=2) if recovered else None)
+    Cart.objects.filter(pk=cart.pk).update(created_at=created)
+    return cart
+
+
+def _load(specs, channels, companies, cart_specs=()):
+    """Insert orders (and their lines, payments, refunds, returns, carts) and carts as rows."""
+    customers = [None, *[factories.CustomerFactory(company=company) for company in companies[1:]]]
+    for s in cart_specs:
+        status, abandoned, recovered = CART_FATES[s["fate"]]
+        _cart(channels[s["channel"]], customers[s["company"]],
+              START + timedelta(minutes=s["minutes"]), status, abandoned, recovered)
+    carts = [
+        _cart(channels[s["channel"]], customers[s["company"]],
+              START + timedelta(minutes=s["minutes"] - s["cart"]["minutes_before"]),
+              "converted", s["cart"]["recovered"], s["cart"]["recovered"])
+        if s["cart"] else None for s in specs]
     orders = Order.objects.bulk_create([
-        Order(channel=channels[s["channel"]], company=companies[s["company"]],
+        Order(channel=channels[s["channel"]], company=companies[s["company"]], cart=cart,
               status=s["status"], currency=channels[s["channel"]].currency,
               subtotal=_money(s["subtotal"]), tax_total=_money(s["tax"]),
               shipping_total=_money(s["shipping"]),
@@ -59,7 +101,7 @@ def _load(specs, channels, companies):
               placed_at=START + timedelta(minutes=s["minutes"]),
               confirmed_at=(START + timedelta(minutes=s["minutes"] + 5)
                             if s["status"] in ("confirmed", "completed", "canceled") else None))
-        for s in specs])
+        for s, cart in zip(specs, carts, strict=True)])
     product = factories.ProductFactory()
     OrderLine.objects.bulk_create([
         OrderLine(order=order, product=product, sku=product.sku, name=product.name,
@@ -84,7 +126,7 @@ def _load(specs, channels, companies):
     return orders
 
 
-def _expected(specs, channels, companies, zone):
+def _expected(specs, channels, companies, zone, cart_specs=()):
     tz = ZoneInfo(zone)
     rows = defaultdict(lambda: defaultdict(Decimal))
 
@@ -111,10 +153,23 @@ def _expected(specs, channels, companies, zone):
             r["units"] += sum(s["units"])
             r["refunds"] += refund
             r["net"] += total - refund
+            if s["cart"] and s["cart"]["recovered"]:
+                r["recovered_revenue"] += total
+        if s["cart"]:
+            c = row(placed - timedelta(minutes=s["cart"]["minutes_before"]), s)
+            c["carts_created"] += 1
+            c["carts_abandoned"] += s["cart"]["recovered"]
+            c["carts_recovered"] += s["cart"]["recovered"]
         if s["return_after_hours"] is not None:
             opened = placed + timedelta(hours=s["return_after_hours"])
             row(opened, s)["returns_opened"] += 1
             row(opened + timedelta(hours=30), s)["returns_refunded"] += refund
+    for s in cart_specs:
+        _, abandoned, recovered = CART_FATES[s["fate"]]
+        c = row(START + timedelta(minutes=s["minutes"]), s)
+        c["carts_created"] += 1
+        c["carts_abandoned"] += abandoned
+        c["carts_recovered"] += recovered
     return {key: {name: value for name, value in figures.items()}
             for key, figures in rows.items()}
 
@@ -126,18 +181,19 @@ def _actual():
 
 
 @pytest.mark.django_db
-@given(specs=st.lists(order_spec, max_size=25))
+@given(specs=st.lists(order_spec, max_size=25), cart_specs=st.lists(cart_spec, max_size=10))
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-def test_rollup_matches_a_direct_computation(specs):
+def test_rollup_matches_a_direct_computation(specs, cart_specs):
     with override_settings(TIME_ZONE=ZONE), transaction.atomic():
         channels = [factories.ChannelFactory(code="ECOMMERCE", currency="JMD"),
                     factories.ChannelFactory(code="B2B_PORTAL", currency="USD")]
         companies = [None, factories.CompanyFactory(), factories.CompanyFactory()]
-        _load(specs, channels, companies)
-        rebuild(date(2026, 11, 30), date(2026, 12, 8))
+        _load(specs, channels, companies, cart_specs)
+        rebuild(date(2026, 11, 26), date(2026, 12, 8))
         expected = {key: {n: v for n, v in figures.items() if v}
-                    for key, figures in _expected(specs, channels, companies, ZONE).items()}
+                    for key, figures in _expected(specs, channels, companies, ZONE,
+                                                  cart_specs).items()}
         assert _actual() == {key: figures for key, figures in expected.items() if figures} \
             | {key: {} for key, figures in expected.items() if not figures}
         transaction.set_rollback(True)
@@ -208,8 +264,8 @@ def test_the_rebuild_command_shows_progress_and_refuses_a_reversed_range():
     out = StringIO()
     call_command("analytics_rebuild", "--from", "2026-01-01", "--to", "2026-03-31", stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("[###") and lines[0].endswith("1/10 2026-01-01..2026-03-31 orders")
-    assert lines[-2].endswith("10/10 2026-01-01..2026-03-31 written")
+    assert lines[0].startswith("[##.") and lines[0].endswith("1/11 2026-01-01..2026-03-31 orders")
+    assert lines[-2].endswith("11/11 2026-01-01..2026-03-31 written")
     assert "1 rollup rows" in lines[-1]
     assert DailyRollup.objects.get().day == date(2026, 3, 3)
     with pytest.raises(CommandError, match="after"):

@@ -8,20 +8,21 @@ import pytest
 from django.utils import timezone
 
 from analytics.services import rebuild
+from carts.models import Cart
 from orders.models import Payment, PaymentTransaction
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _order(days_ago, channel, subtotal, status="confirmed", refund=None):
+def _order(days_ago, channel, subtotal, status="confirmed", refund=None, cart=None):
     day = timezone.localdate() - timedelta(days=days_ago)
     placed = timezone.make_aware(datetime.combine(day, datetime.min.time())
                                  + timedelta(hours=1))
     order = factories.OrderFactory(
         channel=channel, status=status, currency=channel.currency, subtotal=Decimal(subtotal),
         tax_total=Decimal(subtotal) * Decimal("0.15"), total=Decimal(subtotal) * Decimal("1.15"),
-        placed_at=placed)
+        placed_at=placed, cart=cart)
     if refund:
         payment = Payment.objects.create(order=order, kind="payment_intent", amount=order.total,
                                          currency=order.currency, amount_captured=order.total,
@@ -40,6 +41,11 @@ def test_the_dashboard_shows_what_the_api_returns(visit, staff):
     _order(2, web, "9000", refund="1000.00")
     _order(4, web, "4000", status="canceled")
     _order(0, b2b, "350"), _order(5, b2b, "1200"), _order(12, b2b, "900")
+    # A cart abandoned and brought back by a reminder, then checked out today.
+    now = timezone.now()
+    recovered = Cart.objects.create(channel=web, currency="JMD", status="converted",
+                                    abandoned_at=now, recovered_at=now, recovered_step=1)
+    _order(0, web, "2000", cart=recovered)
     today = timezone.localdate()
     rebuild(today - timedelta(days=60), today)
 
@@ -57,10 +63,13 @@ def test_the_dashboard_shows_what_the_api_returns(visit, staff):
              el.get_attribute("data-value")
              for el in page.locator("#kpi-7d dd[data-figure]").all()}
     for totals in api[1]["totals"]:
-        for figure in ("net", "orders_placed", "refunds", "average_order_value"):
+        for figure in ("net", "orders_placed", "refunds", "average_order_value",
+                       "recovered_revenue"):
             assert shown[(totals["currency"], figure)] == str(totals["current"][figure])
     jmd = next(t for t in api[1]["totals"] if t["currency"] == "JMD")
-    assert jmd["current"]["orders_placed"] == 5 and jmd["current"]["refunds"] == "1000.00"
+    assert jmd["current"]["orders_placed"] == 6 and jmd["current"]["refunds"] == "1000.00"
+    assert jmd["current"]["carts_recovered"] == 1
+    assert jmd["current"]["recovered_revenue"] == "2300.00"  # 2000 + 15 % tax
     assert "JMD" in visit.text("#kpi-7d") and "USD" in visit.text("#kpi-7d")
 
     daily = page.evaluate(f"""async () => (await (await fetch(
@@ -68,6 +77,8 @@ def test_the_dashboard_shows_what_the_api_returns(visit, staff):
     [row] = daily["results"]
     table_today = page.locator("#chart-revenue-table tbody tr").last.inner_text()
     assert row["net"] in table_today.replace(",", "")
+    carts_today = page.locator("#chart-carts-table tbody tr").last.inner_text().split()
+    assert carts_today[-3:] == ["1", "1", "1"]  # created, abandoned, recovered
 
     page = visit.goto("/admin/analytics/?channel=B2B_PORTAL&period=7", "filtered to B2B")
     assert page.locator("#chart-revenue polyline.of-series").count() == 1
