@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 
 from imports import services
-from imports.constants import FINISHED, ImportKind, ImportMode
+from imports.constants import FINISHED, RUNNING, ImportKind, ImportMode
 from imports.models import ImportJob
 from imports.tasks import import_job_enqueue
 from orderflow.errors import DomainError
@@ -33,11 +33,24 @@ class ConfirmForm(forms.Form):
     stored = forms.CharField(widget=forms.HiddenInput)
 
 
+class RunningFilter(admin.SimpleListFilter):
+    title = "running"
+    parameter_name = "running"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Queued or running")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status__in=RUNNING)
+        return queryset
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(ModelAdmin):
     list_display = ["public_id", "kind", "filename", "mode", "status", "progress_bar",
                     "counts", "created_by", "created_at"]
-    list_filter = ["status", "kind", "mode"]
+    list_filter = [RunningFilter, "status", "kind", "mode"]
     search_fields = ["public_id", "filename"]
     list_select_related = ["created_by"]
 

@@ -32,3 +32,4 @@ class ImportStatus(models.TextChoices):
 
 
 FINISHED = {ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELED}
+RUNNING = [ImportStatus.QUEUED, ImportStatus.VALIDATING, ImportStatus.IMPORTING]
