@@ -4,6 +4,8 @@ from carts.models import Cart
 from carts.selectors import cart_converted_order, cart_defaults_taken, cart_lines
 from orderflow.admin import DayRangeFilter, ServiceManagedAdmin
 from orderflow.display import badge, money
+from recovery.models import ReminderStop
+from recovery.selectors import cart_recovery_emails
 
 
 @admin.register(Cart)
@@ -27,7 +29,8 @@ class CartAdmin(ServiceManagedAdmin):
         ("Details", {"classes": ["collapse"], "fields": [
             "public_id", "status", "channel", "customer", "email", "currency",
             "shipping_method", "api_key", "connection", "version", "priced_version",
-            "priced_at", "subtotal", "tax_total", "shipping_total", "total",
+            "priced_at", "subtotal_display", "tax_total_display", "shipping_total_display",
+            "total_display", "abandoned_at", "recovered_at", "recovered_step",
             "shipping_address", "billing_address", "defaults", "metadata", "created_at",
             "updated_at", "last_activity_at", "converted_at"]}),
     ]
@@ -40,6 +43,22 @@ class CartAdmin(ServiceManagedAdmin):
     def total_display(self, obj):
         return money(obj.total, obj.currency)
 
+    @admin.display(description="subtotal")
+    def subtotal_display(self, obj):
+        return money(obj.subtotal, obj.currency)
+
+    @admin.display(description="tax")
+    def tax_total_display(self, obj):
+        return money(obj.tax_total, obj.currency)
+
+    @admin.display(description="shipping")
+    def shipping_total_display(self, obj):
+        return money(obj.shipping_total, obj.currency)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "subtotal_display",
+                "tax_total_display", "shipping_total_display", "total_display"]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         cart = self.get_object(request, object_id)
         extra = {}
@@ -50,6 +69,8 @@ class CartAdmin(ServiceManagedAdmin):
                 "lines": cart_lines(cart=cart),
                 "defaults_taken": cart_defaults_taken(cart=cart),
                 "order": cart_converted_order(cart=cart),
+                "recovery_emails": cart_recovery_emails(cart=cart),
+                "reminders_stopped": ReminderStop.objects.filter(cart=cart).first(),
             }
         return super().change_view(request, object_id, form_url, {**extra,
                                                                    **(extra_context or {})})

@@ -8,7 +8,16 @@ from customers.selectors import customer_default_addresses
 from orderflow.admin import DayRangeFilter, ImportExportAdmin
 from orderflow.display import badge, money
 from orderflow.money import quantize
-from orders.selectors import company_open_orders, company_outstanding, customer_recent_orders
+from orders.constants import InvoiceStatus
+from orders.models import Invoice
+from orders.selectors import (
+    company_open_orders,
+    company_outstanding,
+    customer_recent_orders,
+    invoice_overdue_filter,
+)
+from quotes.constants import LIVE_STATUSES
+from quotes.models import Quote
 
 
 class CompanyApproverInline(TabularInline):
@@ -67,6 +76,9 @@ class CompanyAdmin(ImportExportAdmin):
         extra = {}
         if company is not None:
             outstanding = company_outstanding(company=company)
+            unpaid = Invoice.objects.filter(company=company, status=InvoiceStatus.ISSUED
+                                            ).order_by("due_date", "id")
+            overdue = set(unpaid.filter(invoice_overdue_filter()).values_list("pk", flat=True))
             extra = {
                 "company": company,
                 "outstanding": outstanding,
@@ -75,6 +87,12 @@ class CompanyAdmin(ImportExportAdmin):
                 "approvers": company.approvers.select_related("customer").order_by("level", "id"),
                 "open_orders": [(order, badge(order.status, order.get_status_display()))
                                 for order in company_open_orders(company=company)],
+                "unpaid_invoices": [(invoice, invoice.pk in overdue)
+                                    for invoice in unpaid.select_related("order")],
+                "live_quotes": [(quote, badge(quote.status, quote.get_status_display()))
+                                for quote in Quote.objects.filter(
+                                    company=company, status__in=LIVE_STATUSES)
+                                .select_related("current").order_by("-created_at", "-id")],
             }
         return super().change_view(request, object_id, form_url, {**extra,
                                                                    **(extra_context or {})})
@@ -104,8 +122,13 @@ class CustomerAdmin(ImportExportAdmin):
         extra = {}
         if customer is not None:
             shipping, billing = customer_default_addresses(customer=customer)
+            company = customer.company
+            outstanding = company_outstanding(company=company) if company else None
             extra = {
                 "customer": customer,
+                "company_outstanding": outstanding,
+                "company_available": (max(company.credit_limit - outstanding, 0)
+                                      if company else None),
                 "default_shipping": shipping.postal if shipping else None,
                 "default_billing": billing.postal if billing else None,
                 "recent_orders": [(order, badge(order.status, order.get_status_display()))

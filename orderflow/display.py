@@ -3,6 +3,7 @@ and, as template filters, by its templates (``{% load backoffice %}``)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.utils import timezone
@@ -70,6 +71,11 @@ BADGE_COLOURS = {
     "issued": "#1d4ed8", "void": "#6b7280", "open": "#b45309", "acknowledged": "#15803d",
     # carts
     "active": "#1d4ed8", "converted": "#15803d", "abandoned": "#6b7280", "expired": "#6b7280",
+    # quotes (converted, declined and expired as above)
+    "draft": "#374151", "pending_approval": "#7c3aed", "approved": "#15803d", "sent": "#1d4ed8",
+    "changes_requested": "#b45309", "accepted": "#0f766e", "withdrawn": "#6b7280",
+    # connections
+    "enabled": "#15803d", "disabled": "#6b7280",
 }
 
 
@@ -80,3 +86,23 @@ def badge(value: str, label: str):
     return format_html(
         '<span class="of-badge of-badge-{}" style="background:{};color:#fff;padding:1px 7px;'
         'border-radius:9px;font-size:11px;white-space:nowrap">{}</span>', value, colour, label)
+
+
+def timeline_feed(events) -> list[dict]:
+    """Timeline events (any ``TimelineEvent`` subclass) as a feed: who, what, when in words;
+    the parameters folded away as indented JSON for whoever needs them."""
+    feed = []
+    for event in events:
+        who = event.actor_label or (event.actor_user.get_username() if event.actor_user
+                                    else event.get_actor_source_display())
+        feed.append({
+            "type": event.type,
+            "title": event.type.replace("_", " ").capitalize(),
+            "message": event.message,
+            "who": who,
+            "created_at": event.created_at,
+            "parameters": event.parameters,
+            "parameters_text": json.dumps(event.parameters, indent=2, ensure_ascii=False,
+                                          default=str),
+        })
+    return feed

@@ -18,9 +18,17 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action as detail_action
+from unfold.enums import ActionVariant
 
 from catalog.models import SupplierUser
-from orderflow.admin import DayRangeFilter, ServiceManagedAdmin, TimelineInline, run_service
+from orderflow.admin import (
+    DayRangeFilter,
+    ObjectActionsMixin,
+    ServiceManagedAdmin,
+    TimelineInline,
+    confirm_page,
+    run_service,
+)
 from orderflow.display import badge, money, when
 from orderflow.models import ActorSource
 from orderflow.principals import Principal
@@ -506,8 +514,18 @@ def label_of(action: str) -> str:
     return BUTTONS[action][0].split()[0]
 
 
+class InvoicePaidForm(forms.Form):
+    reference = forms.CharField(required=False, max_length=120,
+                                help_text="The bank transfer or cheque reference.")
+
+
 @admin.register(Invoice)
-class InvoiceAdmin(ServiceManagedAdmin):
+class InvoiceAdmin(ObjectActionsMixin, ServiceManagedAdmin):
+    """The invoice page: header with its status, the amount in the currency, the buyer and
+    the order it bills (templates/admin/orders/invoice/change_form.html); the raw fields fold
+    away with the amount formatted. Mark paid and Void are unfold detail actions offered
+    while the invoice is issued, each through its service."""
+
     list_display = ["number", "status_badge", "order", "company", "amount_display",
                     "issued_at", "due_date", "paid_at"]
     list_filter = [OverdueFilter, "status", ("company", admin.RelatedOnlyFieldListFilter),
@@ -518,12 +536,38 @@ class InvoiceAdmin(ServiceManagedAdmin):
     list_select_related = ["order", "company"]
     date_hierarchy = "issued_at"
     actions = ["mark_paid_selected", "void_selected"]
+    fieldsets = [
+        ("Details", {"classes": ["collapse"], "fields": [
+            "number", "public_id", "status", "order", "company", "customer", "amount_display",
+            "issued_at", "due_date", "paid_at", "voided_at", "created_at", "updated_at"]}),
+    ]
 
     change_form_template = "admin/orders/invoice/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "amount_display"]
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, obj):
         return money(obj.amount, obj.currency)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        invoice = self.get_object(request, object_id)
+        extra = {}
+        if invoice is not None:
+            order = invoice.order
+            extra = {
+                "invoice": invoice,
+                "order": order,
+                "status_badge": self.status_badge(invoice),
+                "order_status_badge": badge(order.status, order.get_status_display()),
+                "payment_badge": badge(order.payment_status,
+                                       order.get_payment_status_display()),
+                "overdue": Invoice.objects.filter(invoice_overdue_filter(),
+                                                  pk=invoice.pk).exists(),
+            }
+        return super().change_view(request, object_id, form_url, {**extra,
+                                                                   **(extra_context or {})})
 
     def get_urls(self):
         return [
@@ -532,7 +576,12 @@ class InvoiceAdmin(ServiceManagedAdmin):
         ] + super().get_urls()
 
     # Change-page buttons through unfold's detail actions: links, never a nested form.
-    actions_detail = ["download_pdf", "print_invoice"]
+    actions_detail = ["download_pdf", "print_invoice", "mark_paid", "void"]
+
+    def detail_action_allowed(self, request, obj, name: str) -> bool:
+        if name in ("mark_paid", "void"):
+            return obj.status == InvoiceStatus.ISSUED
+        return True
 
     @detail_action(description="Download PDF", url_path="pdf", icon="picture_as_pdf",
             permissions=["view"])
@@ -547,6 +596,45 @@ class InvoiceAdmin(ServiceManagedAdmin):
     @detail_action(description="Print", url_path="print-page", icon="print", permissions=["view"])
     def print_invoice(self, request, object_id):
         return redirect("admin:orders_invoice_print", object_id)
+
+    def _invoice(self, request, object_id) -> Invoice:
+        invoice = get_object_or_404(Invoice.objects.select_related("order"), pk=object_id)
+        if not self.has_change_permission(request, invoice):
+            raise PermissionDenied
+        return invoice
+
+    @detail_action(description="Mark paid", url_path="mark-paid", icon="paid",
+                   permissions=["change"], attrs={"id": "action-mark-paid"},
+                   variant=ActionVariant.PRIMARY)
+    def mark_paid(self, request, object_id):
+        invoice = self._invoice(request, object_id)
+        form = InvoicePaidForm(request.POST or None)
+        if request.method != "POST" or not form.is_valid():
+            return confirm_page(
+                request, self, invoice, title=f"Mark {invoice.number} paid?",
+                button="Mark paid", form=form,
+                summary=f"{invoice.get_status_display()} · "
+                        f"{money(invoice.amount, invoice.currency)} · due {invoice.due_date}",
+                text="The balance is captured on the order's payment, so the order's payment "
+                     "status follows.")
+        run_service(request, services.invoice_mark_paid, invoice=invoice,
+                    actor=staff_actor(request), reference=form.cleaned_data["reference"],
+                    success=f"{invoice.number} paid.")
+        return redirect("admin:orders_invoice_change", invoice.pk)
+
+    @detail_action(description="Void", url_path="void", icon="block", permissions=["change"],
+                   attrs={"id": "action-void"}, variant=ActionVariant.DANGER)
+    def void(self, request, object_id):
+        invoice = self._invoice(request, object_id)
+        if request.method != "POST":
+            return confirm_page(
+                request, self, invoice, title=f"Void {invoice.number}?", button="Void",
+                danger=True, summary=f"{invoice.get_status_display()} · "
+                                     f"{money(invoice.amount, invoice.currency)}",
+                text="The invoice no longer counts; the order can be invoiced again.")
+        run_service(request, services.invoice_void, invoice=invoice,
+                    actor=staff_actor(request), success=f"{invoice.number} voided.")
+        return redirect("admin:orders_invoice_change", invoice.pk)
 
     def print_view(self, request, pk):
         """The invoice as a document to print (or save as PDF from the browser)."""

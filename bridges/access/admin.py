@@ -5,7 +5,9 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
@@ -22,6 +24,7 @@ from bridges.access.services import (
 )
 from bridges.models import ApiKey, BridgeScope, IdempotencyKey, InboundConnection, TransactionLog
 from orderflow.admin import confirm_page, run_service
+from orderflow.display import badge, when
 from orderflow.timeline import Actor
 
 
@@ -122,7 +125,7 @@ class InboundConnectionAdmin(ModelAdmin):
 
     form = ConnectionForm
     list_display = ["name", "client_id", "channel", "is_enabled", "scope_list",
-                    "replay_window_seconds", "created_at"]
+                    "last_used_display", "created_display"]
     list_filter = ["is_enabled", "channel"]
     search_fields = ["name", "client_id", "public_id"]
     list_select_related = ["channel"]
@@ -131,6 +134,20 @@ class InboundConnectionAdmin(ModelAdmin):
     @admin.display(description="scopes")
     def scope_list(self, obj):
         return ", ".join(obj.scopes)
+
+    def get_queryset(self, request):
+        # The newest log entry per connection: one subquery on (connection, created_at).
+        newest = TransactionLog.objects.filter(connection=OuterRef("pk")).order_by(
+            "-created_at").values("created_at")[:1]
+        return super().get_queryset(request).annotate(last_used=Subquery(newest))
+
+    @admin.display(description="created", ordering="created_at")
+    def created_display(self, obj):
+        return when(obj.created_at)
+
+    @admin.display(description="last used", ordering="last_used")
+    def last_used_display(self, obj):
+        return when(obj.last_used)
 
     def has_view_permission(self, request, obj=None):
         return can_manage_settings(request.user) and super().has_view_permission(request, obj)
@@ -173,14 +190,29 @@ class InboundConnectionAdmin(ModelAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
     def inspector_context(self, request, connection, *, reveal: bool) -> dict:
+        """What the connection is and does: status, channel, scopes in words, network rules,
+        who made it, when it was last used, the masked secret and the last 20 requests."""
         secret = connection.secret
         grace = connection.previous_secret_expires_at
+        recent = list(TransactionLog.objects.filter(connection=connection)[:20])
+        labels = dict(BridgeScope.choices)
+        try:
+            networks = [str(net) for net in parse_allow_list(connection.allowed_ips)]
+        except ValueError:  # saved before the check existed: show it as written
+            networks = [connection.allowed_ips]
         return {
             "connection": connection,
+            "status_badge": badge("enabled" if connection.is_enabled else "disabled",
+                                  "Enabled" if connection.is_enabled else "Disabled"),
+            "scope_labels": [labels.get(scope, scope) for scope in connection.scopes],
+            "networks": networks,
+            "last_used": recent[0] if recent else None,
             "secret_display": secret if reveal else secret[:6] + "•" * 20,
             "revealed": reveal,
             "previous_valid_until": grace if grace and grace > timezone.now() else None,
-            "recent_requests": TransactionLog.objects.filter(connection=connection)[:20],
+            "recent_requests": recent,
+            "log_link": reverse("admin:bridges_transactionlog_changelist")
+                        + f"?connection__id__exact={connection.pk}",
         }
 
     def _connection(self, request, object_id) -> InboundConnection:

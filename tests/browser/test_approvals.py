@@ -72,7 +72,7 @@ def test_two_levels_approve_in_the_inbox_and_the_order_reaches_the_admin(
     visit.goto(f"/admin/orders/order/{quote.order_id}/change/", "order in the admin")
     assert quote.order.number in visit.text("body")
     visit.goto(f"/admin/quotes/quote/{quote.pk}/change/", "quote in the admin")
-    assert "quote_converted" in visit.text("body")
+    assert "Quote converted" in visit.text("#quote-timeline")
 
 
 def test_decline_with_a_reason_and_a_stale_page(visit, world):  # noqa: F811
