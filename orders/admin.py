@@ -3,7 +3,6 @@ service (through ``run_service``, which shows the service's refusal)."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from django import forms
@@ -29,7 +28,7 @@ from orderflow.admin import (
     confirm_page,
     run_service,
 )
-from orderflow.display import badge, money, when
+from orderflow.display import badge, money, timeline_feed, when
 from orderflow.models import ActorSource
 from orderflow.principals import Principal
 from orderflow.timeline import Actor
@@ -489,25 +488,6 @@ class OrderAdmin(ImportExportMixin, ServiceManagedAdmin):
     def issue_invoices_selected(self, request, queryset):
         self._bulk(request, queryset, services.invoice_issue, "invoiced",
                    actor=staff_actor(request))
-
-
-def timeline_feed(events) -> list[dict]:
-    """Timeline events as sentences: who, what, when; parameters folded away."""
-    feed = []
-    for event in events:
-        who = event.actor_label or (event.actor_user.get_username() if event.actor_user
-                                    else event.get_actor_source_display())
-        feed.append({
-            "type": event.type,
-            "title": event.type.replace("_", " ").capitalize(),
-            "message": event.message,
-            "who": who,
-            "created_at": event.created_at,
-            "parameters": event.parameters,
-            "parameters_text": json.dumps(event.parameters, indent=2, ensure_ascii=False,
-                                          default=str),
-        })
-    return feed
 
 
 def label_of(action: str) -> str:
