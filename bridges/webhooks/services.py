@@ -29,7 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from bridges.access.keys import secret_rotate, secrets_in_force
@@ -43,6 +43,7 @@ from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import OutboxEvent
 from orderflow.outbox import (
     dispatch_pending,
+    emit,
     wake_dispatcher,
     wake_flag_clear,
     wake_flag_hold,
@@ -166,7 +167,10 @@ def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None
 
 
 @transaction.atomic
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor | None = None,
+                            **changes) -> WebhookEndpoint:
+    """Change an endpoint's settings. Switching ``is_active`` goes through
+    ``webhook_endpoint_disable`` / ``webhook_endpoint_enable`` (their event, their notice)."""
     unknown = set(changes) - ENDPOINT_FIELDS
     if unknown:
         raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
@@ -174,19 +178,88 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookE
     channels = changes.pop("channels", None)
     values = _endpoint_values(locked, changes)
     _validate_endpoint(values, check_url="url" in changes and changes["url"] != locked.url)
-    was_active = locked.is_active
+    switch = changes.pop("is_active", locked.is_active)
     for name in changes:
         setattr(locked, name, values[name])
-    update = [*changes, "updated_at"]
-    if changes.get("is_active") and not was_active:
-        # Switched back on: start a new failing streak and resume what waited meanwhile.
-        locked.disabled_reason, locked.failing_since = "", None
-        update += ["disabled_reason", "failing_since"]
-        _enqueue_on_commit(locked.pk)
-    locked.save(update_fields=update)
+    locked.save(update_fields=[*changes, "updated_at"])
     if channels is not None:
         locked.channels.set(channels)
+    actor = actor or Actor.system()
+    if switch and not locked.is_active:
+        _enable(locked, actor)
+    elif not switch and locked.is_active:
+        _disable(locked, reason=f"Switched off by {actor.display}.", actor=actor,
+                 automatic=False)
     return locked
+
+
+# --- switching off and on ----------------------------------------------------------------------
+
+DISABLED_EVENT = "webhook_endpoint.disabled"
+ENABLED_EVENT = "webhook_endpoint.enabled"
+
+
+def _endpoint_event_payload(endpoint: WebhookEndpoint, *, actor: Actor, reason: str = "",
+                            automatic: bool = False) -> dict:
+    return {
+        "endpoint_id": endpoint.public_id,
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "is_active": endpoint.is_active,
+        "reason": reason,
+        "automatic": automatic,
+        "failing_since": endpoint.failing_since,
+        "disabled_at": endpoint.disabled_at,
+        "pending_deliveries": endpoint.deliveries.filter(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).count(),
+        "changed_by": actor.display,
+    }
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, actor: Actor,
+                             automatic: bool = False) -> WebhookEndpoint:
+    """Switch an endpoint off: no new deliveries are queued for it and the waiting ones are
+    not attempted (kept, sent when it is enabled again). One ``webhook_endpoint.disabled``
+    event, and the admins are e-mailed. An endpoint already off is left as it is."""
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if locked.is_active:
+        _disable(locked, reason=reason, actor=actor, automatic=automatic)
+    return locked
+
+
+def _disable(locked: WebhookEndpoint, *, reason: str, actor: Actor, automatic: bool) -> None:
+    """``webhook_endpoint_disable`` on a row the caller locked (or just wrote)."""
+    now = timezone.now()
+    locked.is_active, locked.disabled_reason, locked.disabled_at = False, reason[:200], now
+    locked.updated_at = now
+    locked.save(update_fields=["is_active", "disabled_reason", "disabled_at", "updated_at"])
+    emit(DISABLED_EVENT, _endpoint_event_payload(locked, actor=actor, reason=locked.disabled_reason,
+                                                 automatic=automatic), aggregate=locked)
+    endpoint_id, text = locked.pk, locked.disabled_reason
+    transaction.on_commit(lambda: _mail_admins_disabled(endpoint_id, text))
+
+
+@transaction.atomic
+def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookEndpoint:
+    """Switch a disabled endpoint back on: a new failing streak starts, the deliveries that
+    waited are sent, one ``webhook_endpoint.enabled`` event. Already on: ``Conflict``."""
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if locked.is_active:
+        raise Conflict(f"Webhook endpoint {locked.public_id} is already enabled.",
+                       code="webhook_endpoint_active")
+    _enable(locked, actor)
+    return locked
+
+
+def _enable(locked: WebhookEndpoint, actor: Actor) -> None:
+    locked.is_active = True
+    locked.disabled_reason, locked.disabled_at, locked.failing_since = "", None, None
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["is_active", "disabled_reason", "disabled_at", "failing_since",
+                               "updated_at"])
+    emit(ENABLED_EVENT, _endpoint_event_payload(locked, actor=actor), aggregate=locked)
+    _enqueue_on_commit(locked.pk)
 
 
 @transaction.atomic
@@ -392,13 +465,19 @@ def _claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDel
     if endpoint is None:  # disabled or deleted
         return None, []
     now = timezone.now()
-    limit = _batch_size(endpoint)
+    batch = _due_rows(endpoint, limit=_batch_size(endpoint), now=now)
+    _lease(batch, now=now, seconds=_lease_seconds(endpoint))
+    return endpoint, batch
+
+
+def _due_rows(endpoint: WebhookEndpoint, *, limit: int, now) -> list[WebhookDelivery]:
+    """Up to ``limit`` of the endpoint's due deliveries this worker may send, locked."""
     if endpoint.ordering == Ordering.STRICT:
         # One claimer at a time per strict endpoint; the oldest open delivery goes first and
         # nothing overtakes it while it is being sent or waiting for a retry.
         if not WebhookEndpoint.objects.select_for_update(skip_locked=True).filter(
-                pk=endpoint_id).exists():
-            return endpoint, []  # another worker is claiming for it right now
+                pk=endpoint.pk).exists():
+            return []  # another worker is claiming for it right now
         open_ = list(WebhookDelivery.objects.select_related("event")
                      .filter(endpoint=endpoint,
                              status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])
@@ -408,16 +487,20 @@ def _claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDel
             if delivery.status != DeliveryStatus.PENDING or delivery.next_attempt_at > now:
                 break
             batch.append(delivery)
-    else:
-        # Parallel: workers claim disjoint rows side by side.
-        batch = list(WebhookDelivery.objects.select_related("event")
-                     .select_for_update(skip_locked=True, of=("self",))
-                     .filter(endpoint=endpoint, status=DeliveryStatus.PENDING,
-                             next_attempt_at__lte=now)
-                     .order_by("sequence")[:limit])
+        return batch
+    # Parallel: workers claim disjoint rows side by side.
+    return list(WebhookDelivery.objects.select_related("event")
+                .select_for_update(skip_locked=True, of=("self",))
+                .filter(endpoint=endpoint, status=DeliveryStatus.PENDING,
+                        next_attempt_at__lte=now)
+                .order_by("sequence")[:limit])
+
+
+def _lease(batch: list[WebhookDelivery], *, now, seconds: int) -> None:
+    """Mark ``batch`` as being sent until the lease ends and count its attempt (one UPDATE)."""
     if not batch:
-        return endpoint, []
-    lease = now + timedelta(seconds=_lease_seconds(endpoint))
+        return
+    lease = now + timedelta(seconds=seconds)
     WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
         status=DeliveryStatus.SENDING, attempts=F("attempts") + 1,
         series_attempts=F("series_attempts") + 1, lease_expires_at=lease, last_attempt_at=now,
@@ -428,7 +511,70 @@ def _claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDel
         delivery.series_attempts += 1
         delivery.lease_expires_at = lease
         delivery.last_attempt_at = now
-    return endpoint, batch
+
+
+# --- fair rounds across endpoints --------------------------------------------------------------
+#
+# A worker does not work through one endpoint's backlog: each round takes a share of every
+# endpoint with something due, so a backlog (thousands of deliveries to endpoints that fail)
+# never stands between another endpoint and its next delivery. Healthy endpoints come first and
+# split the batch between them; an endpoint whose last attempt failed (``failing_since`` set)
+# gets ``FAILING_SHARE`` delivery per round, a probe: while it fails it costs each round one
+# attempt (at most its timeout), and once a probe succeeds its streak ends and it is healthy
+# again. Deliveries left out of a round keep their schedule and stay due for the next one.
+
+FAILING_SHARE = 1
+
+
+@dataclass
+class Claimed:
+    """One endpoint's part of a round."""
+
+    endpoint: WebhookEndpoint
+    batch: list[WebhookDelivery]
+
+
+def _round_endpoints(now, *, limit: int) -> list[WebhookEndpoint]:
+    """Active endpoints with a delivery due: healthy ones first, then those whose oldest due
+    delivery has waited longest. One query (a correlated look-up in the due index each)."""
+    oldest_due = (WebhookDelivery.objects
+                  .filter(endpoint=OuterRef("pk"), status=DeliveryStatus.PENDING,
+                          next_attempt_at__lte=now)
+                  .order_by("next_attempt_at").values("next_attempt_at")[:1])
+    return list(WebhookEndpoint.objects.filter(is_active=True)
+                .annotate(oldest_due=Subquery(oldest_due),
+                          failing=ExpressionWrapper(Q(failing_since__isnull=False),
+                                                    output_field=BooleanField()))
+                .filter(oldest_due__isnull=False)
+                .order_by("failing", "oldest_due", "pk")[:limit])
+
+
+@transaction.atomic
+def deliveries_claim_round(*, limit: int | None = None) -> list[Claimed]:
+    """Lease one fair round of due deliveries across all endpoints (see above), in the order
+    they are to be sent: healthy endpoints first. Queries: one for the endpoints, one per
+    endpoint (two for a strict one), one lease UPDATE — never more for a bigger backlog."""
+    return _claim_round(limit=limit)
+
+
+def _claim_round(*, limit: int | None = None) -> list[Claimed]:
+    """``deliveries_claim_round`` inside the caller's transaction."""
+    now = timezone.now()
+    limit = limit or settings.ORDERFLOW_WEBHOOK_BATCH
+    endpoints = _round_endpoints(now, limit=limit)
+    failing = sum(1 for e in endpoints if e.failing)
+    healthy = len(endpoints) - failing
+    share = max(1, (limit - failing * FAILING_SHARE) // healthy) if healthy else 0
+    claimed = []
+    for endpoint in endpoints:
+        batch = _due_rows(endpoint, limit=FAILING_SHARE if endpoint.failing else share, now=now)
+        if batch:
+            claimed.append(Claimed(endpoint, batch))
+    if claimed:
+        # One lease for the round, long enough for its slowest endpoint.
+        _lease([d for c in claimed for d in c.batch], now=now,
+               seconds=max(_lease_seconds(c.endpoint) for c in claimed))
+    return claimed
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -469,13 +615,16 @@ class Sent:
     response: outbound.Response | None  # None: claimed but not sent (batch stopped early)
 
 
-def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery]) -> list[Sent]:
+def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery], *,
+                    deadline: float | None = None) -> list[Sent]:
     """POST each delivery in order. When the receiver is unreachable or answers 410 the rest of
     the batch is not tried now (for a strict endpoint: after any failure), and nothing new is
-    started after the batch's time budget, so a slow or dead host cannot hold a worker."""
+    started after the batch's time budget (``deadline``, a ``time.monotonic()`` value; a round
+    shares one), so a slow or dead host cannot hold a worker."""
     results = []
     stop = False
-    deadline = time.monotonic() + settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
+    if deadline is None:
+        deadline = time.monotonic() + settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
     for delivery in batch:
         if stop or time.monotonic() > deadline:
             results.append(Sent(delivery, timezone.now(), None))
@@ -541,8 +690,11 @@ def deliveries_record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[st
     return _record(endpoint, results)
 
 
-def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
-    """``deliveries_record`` inside the caller's transaction."""
+def _record(endpoint: WebhookEndpoint, results: list[Sent], *,
+            retries: list[float] | None = None) -> dict[str, int]:
+    """``deliveries_record`` inside the caller's transaction. A retry due soon wakes a task
+    after commit; with ``retries``, its ``time.monotonic()`` moment is appended there instead
+    (the delivery loop wakes one task for all it recorded)."""
     now = timezone.now()
     counts = {o: 0 for o in AttemptOutcome.values}
     attempts, changed = [], []
@@ -622,7 +774,10 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
         # waits live only in next_attempt_at (a Redis countdown past the visibility timeout
         # would be delivered twice).
         countdown = max(0.0, min(waits))
-        transaction.on_commit(lambda: enqueue_delivery(endpoint.pk, countdown=countdown))
+        if retries is not None:
+            retries.append(time.monotonic() + countdown)
+        else:
+            transaction.on_commit(lambda: enqueue_delivery(endpoint.pk, countdown=countdown))
     return counts
 
 
@@ -673,7 +828,9 @@ def _log_attempts(endpoint: WebhookEndpoint, attempts: list[WebhookAttempt], now
 
 
 def _endpoint_health(endpoint, now, *, any_success, any_failure, disable_reason) -> None:
-    """Track the failing streak; disable after 410 or after failing for days."""
+    """Track the failing streak: a success ends it, the first failure after one starts it.
+    The endpoint is disabled (``_disable``: its event and e-mail, in this transaction) after a
+    410, or when every attempt has failed for ``ORDERFLOW_WEBHOOK_DISABLE_AFTER``."""
     fields = {}
     if any_success and endpoint.failing_since is not None:
         fields["failing_since"] = None
@@ -682,16 +839,26 @@ def _endpoint_health(endpoint, now, *, any_success, any_failure, disable_reason)
     failing_since = fields.get("failing_since", endpoint.failing_since)
     if not disable_reason and failing_since is not None and any_failure and not any_success \
             and now - failing_since >= settings.ORDERFLOW_WEBHOOK_DISABLE_AFTER:
-        days = settings.ORDERFLOW_WEBHOOK_DISABLE_AFTER.days
-        disable_reason = f"Every delivery failed for {days} days (since {failing_since:%Y-%m-%d})."
-    if disable_reason:
-        fields.update(is_active=False, disabled_reason=disable_reason[:200])
+        disable_reason = (f"Every delivery failed for {_hours(now - failing_since)} "
+                          f"(since {failing_since:%Y-%m-%d %H:%M} UTC).")
     if fields:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**fields, updated_at=now)
         for name, value in fields.items():
             setattr(endpoint, name, value)
     if disable_reason:
-        transaction.on_commit(lambda: _mail_admins_disabled(endpoint.pk, disable_reason))
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if locked.is_active:
+            _disable(locked, reason=disable_reason, actor=Actor.system("webhooks"),
+                     automatic=True)
+        endpoint.is_active, endpoint.disabled_reason = False, locked.disabled_reason
+        endpoint.disabled_at = locked.disabled_at
+
+
+def _hours(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    if hours >= 48 and hours % 24 == 0:
+        return f"{hours // 24} days"
+    return f"{hours} hours" if hours != 1 else "1 hour"
 
 
 def _mail_admins_disabled(endpoint_id: int, reason: str) -> None:
@@ -841,16 +1008,18 @@ def _enqueue_on_commit(endpoint_id: int) -> None:
     transaction.on_commit(lambda: enqueue_delivery(endpoint_id))
 
 
-def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = None
-                         ) -> dict[str, int]:
-    """What a delivery task does, until nothing is due or the time budget is spent (then the
-    task re-enqueues itself, behind the tasks queued meanwhile — the dispatcher's among them).
+def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = None,
+                         rounds: int | None = None) -> dict[str, int]:
+    """What a delivery task does (woken for ``endpoint_id``): fair rounds over every endpoint
+    with something due (``deliveries_claim_round``), until nothing is due, ``rounds`` rounds
+    were sent, or the time budget is spent (then the task re-enqueues itself, behind the tasks
+    queued meanwhile — the dispatcher's among them).
 
-    Each round is one transaction: record the batch just sent, fan out the outbox events
+    Each round is one transaction: record the round just sent, fan out the outbox events
     waiting for the dispatcher (whose next link may be queued behind this very task), and
-    claim the next batch; then send it outside any transaction. If recording fails, the
-    claim goes with it and the sent batch is taken back when its lease expires (sent again:
-    at least once).
+    claim the next round; then send it outside any transaction, healthy endpoints first. If
+    recording fails, the claim goes with it and the sent round is taken back when its leases
+    expire (sent again: at least once).
     """
     wakeup.wake_clear(endpoint_wake_name(endpoint_id))
     totals = {o: 0 for o in AttemptOutcome.values}
@@ -858,30 +1027,47 @@ def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = Non
     started = time.monotonic()
     if budget_seconds is None:
         budget_seconds = settings.ORDERFLOW_WEBHOOK_LOOP_SECONDS
-    endpoint, results = None, []
+    sent: list[tuple[WebhookEndpoint, list[Sent]]] = []
+    retries: list[float] = []  # when short retries recorded by this run fall due
+    done = 0
     while True:
+        last = rounds is not None and done >= rounds
         out_of_time = time.monotonic() - started > budget_seconds
         try:
             with transaction.atomic():
-                recorded = _record(endpoint, results) if results else {}
-                if out_of_time:
+                recorded: dict[str, int] = {}
+                for endpoint, results in sent:
+                    _add(recorded, _record(endpoint, results, retries=retries))
+                if out_of_time or last:
                     _add(totals, recorded)
-                    totals["more"] = 1
+                    totals["more"] = int(out_of_time)
+                    _wake_for_retries(endpoint_id, retries)
                     return totals
                 if dispatch_pending():
                     try:
                         _fan_out(limit=DISPATCH_BATCH, wait=False)
                     except DispatcherBusy:
                         pass  # the dispatcher is at it right now
-                endpoint, batch = _claim(endpoint_id=endpoint_id)
+                claimed = _claim_round()
         except _Raced:
             continue  # (SQLite) another dispatcher fanned these out: the round is undone
         _add(totals, recorded)
-        if not batch:
+        if not claimed:
+            _wake_for_retries(endpoint_id, retries)
             return totals
-        results = deliveries_send(endpoint, batch)
+        deadline = time.monotonic() + settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
+        sent = [(c.endpoint, deliveries_send(c.endpoint, c.batch, deadline=deadline))
+                for c in claimed]
+        done += 1
+
+
+def _wake_for_retries(endpoint_id: int, retries: list[float]) -> None:
+    """One countdown task for the soonest short retry this run recorded (committed by now):
+    a task delivers every endpoint's due deliveries, so one is enough."""
+    if retries:
+        enqueue_delivery(endpoint_id, countdown=max(0.001, min(retries) - time.monotonic()))
 
 
 def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
     for outcome, n in counts.items():
-        totals[outcome] += n
+        totals[outcome] = totals.get(outcome, 0) + n

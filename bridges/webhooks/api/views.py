@@ -362,7 +362,7 @@ class WebhookEndpointDetailApi(WebhooksApi):
         on: its failing streak starts over and the deliveries that waited are sent."""
         endpoint = endpoint_get(endpoint_id)
         data = endpoint_input(request, partial=True)
-        webhook_endpoint_update(endpoint=endpoint, **data)
+        webhook_endpoint_update(endpoint=endpoint, actor=staff_actor(request), **data)
         return endpoint_response(endpoint_id)
 
     @extend_schema(summary="Switch a webhook endpoint off", tags=["webhooks"], request=None,
@@ -373,7 +373,8 @@ class WebhookEndpointDetailApi(WebhooksApi):
         ``is_active: false``; PATCH ``is_active: true`` switches it back on)."""
         endpoint = endpoint_get(endpoint_id)
         if endpoint.is_active:
-            webhook_endpoint_update(endpoint=endpoint, is_active=False)
+            webhook_endpoint_update(endpoint=endpoint, is_active=False,
+                                    actor=staff_actor(request))
         return endpoint_response(endpoint_id)
 
 
