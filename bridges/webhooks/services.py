@@ -5,13 +5,16 @@ The moving parts, each one short transaction:
 1. ``outbox_dispatch`` turns committed outbox events into one ``WebhookDelivery`` per matching
    endpoint, numbering them with the endpoint's increasing ``sequence``. One dispatcher at a
    time (a PostgreSQL advisory lock), so sequence order is outbox order.
-2. ``deliveries_claim`` leases due deliveries (``FOR UPDATE SKIP LOCKED``; strict endpoints
-   only their oldest open delivery and what follows it) and counts the attempt *before*
-   anything is sent, so no attempt number is ever sent twice.
+2. ``deliveries_claim_round`` leases a fair round of due deliveries across endpoints
+   (``FOR UPDATE SKIP LOCKED``; healthy endpoints first, a failing one a single probe; strict
+   endpoints only their oldest open delivery and what follows it) and counts the attempt
+   *before* anything is sent, so no attempt number is ever sent twice.
 3. The worker POSTs outside any transaction, then ``deliveries_record`` writes the attempts,
-   the new statuses and the transaction log in bulk.
+   the new statuses and the transaction log in bulk, per endpoint.
 4. ``webhooks_sweep`` (beat, every 30 s) fans out what is left, takes back leases of workers
    that died, and re-enqueues whatever is due, so a lost task or broker outage loses nothing.
+5. An endpoint failing for ``ORDERFLOW_WEBHOOK_DISABLE_AFTER`` (or answering 410) is switched
+   off by ``webhook_endpoint_disable``; ``webhook_endpoint_enable`` switches it back on.
 """
 
 from __future__ import annotations

@@ -185,6 +185,9 @@ class WebhookEndpointSerializer(serializers.Serializer):
         help_text="Why OrderFlow switched it off (410 Gone, failing for days); empty otherwise.")
     failing_since = serializers.DateTimeField(
         allow_null=True, help_text="Start of the current streak of failed attempts.")
+    disabled_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was switched off (by OrderFlow or staff); null "
+                                   "while it is active.")
     timeout_seconds = serializers.IntegerField()
     max_attempts = serializers.IntegerField()
     ordering = serializers.ChoiceField(choices=Ordering.choices)
