@@ -15,32 +15,54 @@ The moving parts, each one short transaction:
    that died, and re-enqueues whatever is due, so a lost task or broker outage loses nothing.
 5. An endpoint failing for ``ORDERFLOW_WEBHOOK_DISABLE_AFTER`` (or answering 410) is switched
    off by ``webhook_endpoint_disable``; ``webhook_endpoint_enable`` switches it back on.
+
+Claiming (``claiming.py``), sending (``sending.py``) and endpoint validation
+(``validation.py``) are modules of their own; the names imported ``as`` themselves below are
+what the admin, the API and the tests reach through this module.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
-from bridges.access.keys import secret_rotate, secrets_in_force
-from bridges.constants import AckRule, AttemptOutcome, DeliveryStatus, Ordering
+from bridges.access.keys import secret_rotate
+from bridges.constants import AttemptOutcome, DeliveryStatus
 from bridges.models import TransactionLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from bridges.webhooks import outbound
+from bridges.webhooks.claiming import Claimed as Claimed
+from bridges.webhooks.claiming import claim_round
+from bridges.webhooks.claiming import deliveries_claim as deliveries_claim
+from bridges.webhooks.claiming import deliveries_claim_round as deliveries_claim_round
 from bridges.webhooks.outbound import retry_after_seconds, retry_delay
-from bridges.webhooks.signing import webhook_secret_new, webhook_signatures
+from bridges.webhooks.sending import (
+    RETRYABLE_CLIENT_ERRORS as RETRYABLE_CLIENT_ERRORS,
+)
+from bridges.webhooks.sending import (
+    UNREACHABLE,
+    Sent,
+    deliveries_send,
+    judge,
+)
+from bridges.webhooks.sending import endpoint_signing_secrets as endpoint_signing_secrets
+from bridges.webhooks.sending import webhook_body as webhook_body
+from bridges.webhooks.sending import webhook_headers as webhook_headers
+from bridges.webhooks.signing import webhook_secret_new
+from bridges.webhooks.validation import (
+    ENDPOINT_FIELDS,
+    endpoint_values,
+    validate_endpoint,
+)
+from bridges.webhooks.validation import EVENT_PATTERN as EVENT_PATTERN
+from bridges.webhooks.validation import webhook_endpoint_validate as webhook_endpoint_validate
 from orderflow import wakeup
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import OutboxEvent
@@ -56,102 +78,14 @@ from orderflow.timeline import Actor
 logger = logging.getLogger("orderflow.webhooks")
 
 DISPATCH_LOCK = 0x0F_0BB0  # pg_advisory_xact_lock key: one dispatcher at a time
-RETRYABLE_CLIENT_ERRORS = {408, 409, 425, 429}
-RESERVED_HEADERS = re.compile(
-    r"^(webhook-.*|x-orderflow-.*|content-type|content-length|host|user-agent|"
-    r"transfer-encoding|connection)$", re.IGNORECASE)
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
-EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+(\.[a-z_]+)+)$")
 TEST_EVENT = "webhook.test"
 DISPATCH_BATCH = 500  # outbox events fanned out per transaction
-UNREACHABLE = {"dns", "connect", "timeout", "refused", "tls"}  # outbound.Response.error_kind
 SHORT_RETRY_SECONDS = 60  # retries due sooner than this are woken by a countdown task
 # The delivery task (bridges.webhooks.tasks), sent by name: tasks import services, not back.
 DELIVER_TASK = "bridges.tasks.deliver_webhooks_task"
 
 
 # --- endpoints ---------------------------------------------------------------------------------
-
-ENDPOINT_FIELDS = {
-    "url", "description", "event_types", "channels", "is_active", "timeout_seconds",
-    "max_attempts", "ordering", "retry_client_errors", "ack_rule", "ack_field", "ack_value",
-    "custom_headers",
-}
-
-
-def _validate_endpoint(values: dict, *, check_url: bool = True) -> None:
-    errors: dict[str, list[str]] = {}
-    if check_url:  # an unchanged URL is not looked up again: switching off must always work
-        try:
-            outbound.check_url(values["url"])
-        except outbound.AddressRefused as exc:
-            errors["url"] = [str(exc)]
-    event_types = values["event_types"]
-    if not isinstance(event_types, list) or not event_types:
-        errors["event_types"] = ["Subscribe to at least one event type (or \"*\")."]
-    else:
-        bad = [t for t in event_types if not isinstance(t, str) or not EVENT_PATTERN.match(t)]
-        if bad:
-            errors["event_types"] = [f"Not an event type or wildcard: {bad[0]!r}."]
-    if not 1 <= int(values["timeout_seconds"]) <= 30:
-        errors["timeout_seconds"] = ["Between 1 and 30 seconds."]
-    if not 1 <= int(values["max_attempts"]) <= 20:
-        errors["max_attempts"] = ["Between 1 and 20."]
-    if values["ordering"] not in Ordering.values:
-        errors["ordering"] = [f"One of {', '.join(Ordering.values)}."]
-    rule, field, expected = values["ack_rule"], values["ack_field"], values["ack_value"]
-    if rule not in AckRule.values:
-        errors["ack_rule"] = ["Unknown acknowledgement rule."]
-    elif rule == AckRule.REGEX:
-        try:
-            re.compile(expected)
-        except re.error as exc:
-            errors["ack_value"] = [f"Not a regular expression: {exc}."]
-    elif rule == AckRule.JSON_EQUALS and not field:
-        errors["ack_field"] = ["Name the JSON field to compare."]
-    elif rule == AckRule.CONTAINS and not expected:
-        errors["ack_value"] = ["Give the text the body must contain."]
-    if not errors.get("event_types"):
-        values["event_types"] = list(dict.fromkeys(event_types))
-    headers = values["custom_headers"]
-    if not isinstance(headers, dict) or len(headers) > 20:
-        errors["custom_headers"] = ["An object of at most 20 header names to values."]
-    else:
-        for name, value in headers.items():
-            if not HEADER_NAME.match(str(name)) or RESERVED_HEADERS.match(str(name)):
-                errors["custom_headers"] = [f"{name!r} cannot be set."]
-            elif not isinstance(value, str) or "\r" in value or "\n" in value \
-                    or len(value) > 1000:
-                errors["custom_headers"] = [f"The value of {name!r} must be one line of text."]
-    if errors:
-        first = next(iter(errors.values()))[0]
-        raise ValidationFailed(first, code="invalid_webhook_endpoint", errors=errors)
-
-
-def _endpoint_values(endpoint: WebhookEndpoint | None, changes: dict) -> dict:
-    defaults = {
-        "description": "", "is_active": True, "timeout_seconds": 10, "max_attempts": 8,
-        "ordering": Ordering.PARALLEL, "retry_client_errors": False, "ack_rule": AckRule.NONE,
-        "ack_field": "", "ack_value": "", "custom_headers": {}, "event_types": [],
-    }
-    values = {}
-    for name in ENDPOINT_FIELDS - {"channels"}:
-        if name in changes:
-            values[name] = changes[name]
-        elif endpoint is not None:
-            values[name] = getattr(endpoint, name)
-        else:
-            values[name] = defaults.get(name, "")
-    return values
-
-
-def webhook_endpoint_validate(*, endpoint: WebhookEndpoint | None, changes: dict) -> dict:
-    """The endpoint's values after ``changes``, or ``ValidationFailed`` with field errors:
-    what create/update check, for forms that want to show errors before saving."""
-    values = _endpoint_values(endpoint, {k: v for k, v in changes.items() if k != "channels"})
-    _validate_endpoint(values, check_url=endpoint is None or values["url"] != endpoint.url)
-    return values
-
 
 @transaction.atomic
 def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None,
@@ -160,8 +94,8 @@ def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
     channels = options.pop("channels", None)
-    values = _endpoint_values(None, {"url": url, "event_types": event_types, **options})
-    _validate_endpoint(values)
+    values = endpoint_values(None, {"url": url, "event_types": event_types, **options})
+    validate_endpoint(values)
     endpoint = WebhookEndpoint.objects.create(**values, secret=webhook_secret_new(),
                                               created_by=created_by)
     if channels:
@@ -179,8 +113,8 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor | None = 
         raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     channels = changes.pop("channels", None)
-    values = _endpoint_values(locked, changes)
-    _validate_endpoint(values, check_url="url" in changes and changes["url"] != locked.url)
+    values = endpoint_values(locked, changes)
+    validate_endpoint(values, check_url="url" in changes and changes["url"] != locked.url)
     switch = changes.pop("is_active", locked.is_active)
     for name in changes:
         setattr(locked, name, values[name])
@@ -273,10 +207,6 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
     fields = secret_rotate(locked, new_secret=webhook_secret_new(), grace=grace)
     locked.save(update_fields=[*fields, "updated_at"])
     return locked
-
-
-def endpoint_signing_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
-    return secrets_in_force(endpoint, now)
 
 
 @transaction.atomic
@@ -441,250 +371,6 @@ def outbox_dispatch_step(*, token: str, schedule_next) -> int:
         return 0
 
 
-# --- claiming ----------------------------------------------------------------------------------
-
-def _batch_size(endpoint: WebhookEndpoint) -> int:
-    # Sending stops after ORDERFLOW_WEBHOOK_BATCH_SECONDS (the rest is handed back unsent), so
-    # a big batch only spreads the fixed cost of a claim and a record over more deliveries.
-    return settings.ORDERFLOW_WEBHOOK_BATCH
-
-
-def _lease_seconds(endpoint: WebhookEndpoint) -> int:
-    # The send loop starts no POST after the batch budget, and a started one ends within the
-    # endpoint's timeout: past that (plus the margin) the worker is gone.
-    return (settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS + endpoint.timeout_seconds
-            + settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS)
-
-
-@transaction.atomic
-def deliveries_claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
-    """Lease the due deliveries of one endpoint and count their attempt."""
-    return _claim(endpoint_id=endpoint_id)
-
-
-def _claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
-    """``deliveries_claim`` inside the caller's transaction."""
-    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
-    if endpoint is None:  # disabled or deleted
-        return None, []
-    now = timezone.now()
-    batch = _due_rows(endpoint, limit=_batch_size(endpoint), now=now)
-    _lease(batch, now=now, seconds=_lease_seconds(endpoint))
-    return endpoint, batch
-
-
-def _due_rows(endpoint: WebhookEndpoint, *, limit: int, now) -> list[WebhookDelivery]:
-    """Up to ``limit`` of the endpoint's due deliveries this worker may send, locked."""
-    if endpoint.ordering == Ordering.STRICT:
-        # One claimer at a time per strict endpoint; the oldest open delivery goes first and
-        # nothing overtakes it while it is being sent or waiting for a retry.
-        if not WebhookEndpoint.objects.select_for_update(skip_locked=True).filter(
-                pk=endpoint.pk).exists():
-            return []  # another worker is claiming for it right now
-        open_ = list(WebhookDelivery.objects.select_related("event")
-                     .filter(endpoint=endpoint,
-                             status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])
-                     .order_by("sequence")[:limit])
-        batch = []
-        for delivery in open_:
-            if delivery.status != DeliveryStatus.PENDING or delivery.next_attempt_at > now:
-                break
-            batch.append(delivery)
-        return batch
-    # Parallel: workers claim disjoint rows side by side.
-    return list(WebhookDelivery.objects.select_related("event")
-                .select_for_update(skip_locked=True, of=("self",))
-                .filter(endpoint=endpoint, status=DeliveryStatus.PENDING,
-                        next_attempt_at__lte=now)
-                .order_by("sequence")[:limit])
-
-
-def _lease(batch: list[WebhookDelivery], *, now, seconds: int) -> None:
-    """Mark ``batch`` as being sent until the lease ends and count its attempt (one UPDATE)."""
-    if not batch:
-        return
-    lease = now + timedelta(seconds=seconds)
-    WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
-        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1,
-        series_attempts=F("series_attempts") + 1, lease_expires_at=lease, last_attempt_at=now,
-    )
-    for delivery in batch:
-        delivery.status = DeliveryStatus.SENDING
-        delivery.attempts += 1
-        delivery.series_attempts += 1
-        delivery.lease_expires_at = lease
-        delivery.last_attempt_at = now
-
-
-# --- fair rounds across endpoints --------------------------------------------------------------
-#
-# A worker does not work through one endpoint's backlog: each round takes a share of every
-# endpoint with something due, so a backlog (thousands of deliveries to endpoints that fail)
-# never stands between another endpoint and its next delivery. Healthy endpoints come first and
-# split the batch between them; an endpoint whose last attempt failed (``failing_since`` set)
-# gets ``FAILING_SHARE`` delivery per round, a probe: while it fails it costs each round one
-# attempt (at most its timeout), and once a probe succeeds its streak ends and it is healthy
-# again. Deliveries left out of a round keep their schedule and stay due for the next one.
-
-FAILING_SHARE = 1
-
-
-@dataclass
-class Claimed:
-    """One endpoint's part of a round."""
-
-    endpoint: WebhookEndpoint
-    batch: list[WebhookDelivery]
-
-
-def _round_endpoints(now, *, limit: int) -> list[WebhookEndpoint]:
-    """Active endpoints with a delivery due: healthy ones first, then those whose oldest due
-    delivery has waited longest. One query (a correlated look-up in the due index each)."""
-    oldest_due = (WebhookDelivery.objects
-                  .filter(endpoint=OuterRef("pk"), status=DeliveryStatus.PENDING,
-                          next_attempt_at__lte=now)
-                  .order_by("next_attempt_at").values("next_attempt_at")[:1])
-    return list(WebhookEndpoint.objects.filter(is_active=True)
-                .annotate(oldest_due=Subquery(oldest_due),
-                          failing=ExpressionWrapper(Q(failing_since__isnull=False),
-                                                    output_field=BooleanField()))
-                .filter(oldest_due__isnull=False)
-                .order_by("failing", "oldest_due", "pk")[:limit])
-
-
-@transaction.atomic
-def deliveries_claim_round(*, limit: int | None = None) -> list[Claimed]:
-    """Lease one fair round of due deliveries across all endpoints (see above), in the order
-    they are to be sent: healthy endpoints first. Queries: one for the endpoints, one per
-    endpoint (two for a strict one), one lease UPDATE — never more for a bigger backlog."""
-    return _claim_round(limit=limit)
-
-
-def _claim_round(*, limit: int | None = None) -> list[Claimed]:
-    """``deliveries_claim_round`` inside the caller's transaction."""
-    now = timezone.now()
-    limit = limit or settings.ORDERFLOW_WEBHOOK_BATCH
-    endpoints = _round_endpoints(now, limit=limit)
-    failing = sum(1 for e in endpoints if e.failing)
-    healthy = len(endpoints) - failing
-    share = max(1, (limit - failing * FAILING_SHARE) // healthy) if healthy else 0
-    claimed = []
-    for endpoint in endpoints:
-        batch = _due_rows(endpoint, limit=FAILING_SHARE if endpoint.failing else share, now=now)
-        if batch:
-            claimed.append(Claimed(endpoint, batch))
-    if claimed:
-        # One lease for the round, long enough for its slowest endpoint.
-        _lease([d for c in claimed for d in c.batch], now=now,
-               seconds=max(_lease_seconds(c.endpoint) for c in claimed))
-    return claimed
-
-
-# --- sending -----------------------------------------------------------------------------------
-
-def webhook_body(delivery: WebhookDelivery) -> bytes:
-    """The payload every receiver gets: ``{id, type, created_at, sequence, data}``."""
-    event = delivery.event
-    return json.dumps({
-        "id": event.public_id,
-        "type": event.type,
-        "created_at": event.created_at,
-        "sequence": delivery.sequence,
-        "data": event.payload,
-    }, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def webhook_headers(endpoint: WebhookEndpoint, delivery: WebhookDelivery, body: bytes,
-                    *, timestamp: int) -> dict[str, str]:
-    msg_id = delivery.event.public_id
-    return {
-        **endpoint.custom_headers,
-        "content-type": "application/json",
-        "user-agent": outbound.USER_AGENT,
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": webhook_signatures(
-            secrets_=endpoint_signing_secrets(endpoint), msg_id=msg_id, timestamp=timestamp,
-            body=body),
-        "x-orderflow-attempt": str(delivery.attempts),
-        "x-orderflow-delivery-id": delivery.public_id,
-    }
-
-
-@dataclass
-class Sent:
-    delivery: WebhookDelivery
-    started_at: datetime
-    response: outbound.Response | None  # None: claimed but not sent (batch stopped early)
-
-
-def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery], *,
-                    deadline: float | None = None) -> list[Sent]:
-    """POST each delivery in order. When the receiver is unreachable or answers 410 the rest of
-    the batch is not tried now (for a strict endpoint: after any failure), and nothing new is
-    started after the batch's time budget (``deadline``, a ``time.monotonic()`` value; a round
-    shares one), so a slow or dead host cannot hold a worker."""
-    results = []
-    stop = False
-    if deadline is None:
-        deadline = time.monotonic() + settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
-    for delivery in batch:
-        if stop or time.monotonic() > deadline:
-            results.append(Sent(delivery, timezone.now(), None))
-            continue
-        started = timezone.now()
-        body = webhook_body(delivery)
-        response = outbound.post(
-            endpoint.url, body=body, timeout=endpoint.timeout_seconds,
-            headers=webhook_headers(endpoint, delivery, body,
-                                    timestamp=int(started.timestamp())),
-        )
-        results.append(Sent(delivery, started, response))
-        outcome, _, disables = _judge(endpoint, response)
-        if disables or response.error_kind in UNREACHABLE \
-                or (endpoint.ordering == Ordering.STRICT and outcome != AttemptOutcome.SUCCEEDED):
-            stop = True
-    return results
-
-
-def _ack_matches(endpoint: WebhookEndpoint, body: str) -> bool:
-    rule = endpoint.ack_rule
-    if rule == AckRule.CONTAINS:
-        return endpoint.ack_value in body
-    if rule == AckRule.REGEX:
-        return re.search(endpoint.ack_value, body) is not None
-    if rule == AckRule.JSON_EQUALS:
-        try:
-            value = json.loads(body)
-            for part in endpoint.ack_field.split("."):
-                value = value[int(part)] if isinstance(value, list) else value[part]
-        except (ValueError, KeyError, IndexError, TypeError):
-            return False
-        if isinstance(value, str):
-            return value == endpoint.ack_value
-        return json.dumps(value) == endpoint.ack_value or str(value) == endpoint.ack_value
-    return True
-
-
-def _judge(endpoint: WebhookEndpoint, response: outbound.Response) -> tuple[str, str, bool]:
-    """``(outcome, error, disable_endpoint)`` for one answer, before counting attempts."""
-    status = response.status
-    if status is None:
-        return AttemptOutcome.RETRY, response.error, False
-    if 200 <= status < 300:
-        if _ack_matches(endpoint, response.body):
-            return AttemptOutcome.SUCCEEDED, "", False
-        return AttemptOutcome.RETRY, "2xx but the acknowledgement rule did not match", False
-    if 300 <= status < 400:
-        return AttemptOutcome.RETRY, f"{status}: redirects are not followed", False
-    if status == 410:
-        return AttemptOutcome.DEAD, "410 Gone: the endpoint was disabled", True
-    if 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS \
-            and not endpoint.retry_client_errors:
-        return AttemptOutcome.DEAD, f"{status}: the receiver rejected the message", False
-    return AttemptOutcome.RETRY, f"HTTP {status}", False
-
-
 # --- recording ---------------------------------------------------------------------------------
 
 @transaction.atomic
@@ -709,7 +395,7 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent], *,
         if response is None:
             released.append(delivery.pk)
             continue
-        outcome, error, disable = _judge(endpoint, response)
+        outcome, error, disable = judge(endpoint, response)
         next_at = None
         if outcome == AttemptOutcome.RETRY:
             if delivery.series_attempts >= endpoint.max_attempts:
@@ -1051,7 +737,7 @@ def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = Non
                         _fan_out(limit=DISPATCH_BATCH, wait=False)
                     except DispatcherBusy:
                         pass  # the dispatcher is at it right now
-                claimed = _claim_round()
+                claimed = claim_round()
         except _Raced:
             continue  # (SQLite) another dispatcher fanned these out: the round is undone
         _add(totals, recorded)
