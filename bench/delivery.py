@@ -624,9 +624,9 @@ class DeliveryBench:
 def webhooks_batch_size(endpoint) -> int:
     """Deliveries one claim takes for this endpoint (ORDERFLOW_WEBHOOK_BATCH, capped by
     ORDERFLOW_WEBHOOK_BATCH_SECONDS / timeout)."""
-    from bridges.webhooks import services as webhooks
+    from bridges.webhooks.claiming import batch_size
 
-    return webhooks._batch_size(endpoint)
+    return batch_size(endpoint)
 
 
 def _ms(value: float | None) -> float | None:

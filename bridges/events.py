@@ -67,4 +67,8 @@ EVENT_TYPES: dict[str, str] = {
     "quote.expiring": "The buyer was reminded that a sent quote ends soon (once per version).",
     "quote.withdrawn": "Staff withdrew a quote.",
     "webhook.test": "Sent by the \"send test event\" button; only to that endpoint.",
+    "webhook_endpoint.disabled": "A webhook endpoint was switched off: automatically (410 Gone, "
+                                 "or failing for ORDERFLOW_WEBHOOK_DISABLE_AFTER_HOURS) or by "
+                                 "staff. Sent to the other endpoints.",
+    "webhook_endpoint.enabled": "A disabled webhook endpoint was switched back on.",
 }

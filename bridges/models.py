@@ -203,6 +203,7 @@ class WebhookEndpoint(TimeStampedModel):
     )
     is_active = models.BooleanField("active", default=True)
     disabled_reason = models.CharField(max_length=200, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     secret = models.CharField(max_length=80, editable=False)
     previous_secret = models.CharField(max_length=80, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)

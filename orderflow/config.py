@@ -54,6 +54,7 @@ class Config:
     webhook_retry_schedule: list[int] = field(default_factory=lambda: list(RETRY_SCHEDULE))
     webhook_lease_margin: int = 30
     webhook_gather_ms: int = 100
+    webhook_disable_after_hours: int = 120
     durable_cart_edits: bool = False
     recovery_idle_seconds: int = 3600
     recovery_steps: list[int] = field(default_factory=lambda: list(RECOVERY_STEPS))
@@ -365,6 +366,8 @@ def load(env: dict | None = None) -> Config:
                                                   RETRY_SCHEDULE),
         webhook_lease_margin=parse_int(env, "ORDERFLOW_WEBHOOK_LEASE_MARGIN", 30, minimum=1),
         webhook_gather_ms=parse_int(env, "ORDERFLOW_WEBHOOK_GATHER_MS", 100),
+        webhook_disable_after_hours=parse_int(env, "ORDERFLOW_WEBHOOK_DISABLE_AFTER_HOURS", 120,
+                                              minimum=1),
         durable_cart_edits=parse_bool(env, "ORDERFLOW_DURABLE_CART_EDITS", False),
         recovery_idle_seconds=parse_int(env, "ORDERFLOW_RECOVERY_IDLE_SECONDS", 3600,
                                         minimum=1),

@@ -331,7 +331,8 @@ ORDERFLOW_WEBHOOK_BATCH = 100  # deliveries one worker claims at once for one en
 ORDERFLOW_WEBHOOK_GATHER_SECONDS = CONFIG.webhook_gather_ms / 1000
 ORDERFLOW_WEBHOOK_LOOP_SECONDS = 1  # a delivery task then re-queues itself, behind the dispatcher
 ORDERFLOW_WEBHOOK_BATCH_SECONDS = 20  # no new POST of a batch starts after this; rest handed back
-ORDERFLOW_WEBHOOK_DISABLE_AFTER = timedelta(days=5)  # failing this long disables the endpoint
+# An endpoint whose attempts have all failed for this long is disabled (default 120 h = 5 days).
+ORDERFLOW_WEBHOOK_DISABLE_AFTER = timedelta(hours=CONFIG.webhook_disable_after_hours)
 ORDERFLOW_WEBHOOK_LOG_RETENTION = timedelta(days=30)
 # Scheduled exports: orders changed up to this many seconds ago go into a run (a transaction
 # stamps updated_at before it commits); directories exports may write under (empty: any

@@ -32,6 +32,7 @@ from bridges.webhooks.services import (
     webhook_deliveries_replay,
     webhook_delivery_replay,
     webhook_endpoint_create,
+    webhook_endpoint_enable,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_send_test,
     webhook_endpoint_update,
@@ -202,7 +203,7 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
 
     form = EndpointForm
     list_display = ["url", "description", "is_active", "ordering", "event_type_list",
-                    "failing_since", "disabled_reason", "pending_deliveries", "dead_deliveries"]
+                    "health", "pending_deliveries", "dead_deliveries"]
     list_display_links = ["url"]
     list_filter = ["is_active", HealthFilter, "ordering", "retry_client_errors", "channels"]
     search_fields = ["url", "description", "=public_id"]
@@ -231,6 +232,18 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
             dead_count=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.DEAD)),
         )
 
+    @admin.display(description="health", ordering="disabled_at")
+    def health(self, obj):
+        """The admin notice: disabled (since when, why), failing (since when) or healthy."""
+        if not obj.is_active:
+            since = f" since {obj.disabled_at:%Y-%m-%d %H:%M}" if obj.disabled_at else ""
+            return format_html('<strong class="of-disabled" style="color:#b91c1c">disabled{}'
+                               '</strong><br><small>{}</small>', since, obj.disabled_reason)
+        if obj.failing_since:
+            return format_html('<span style="color:#b45309">failing since {}</span>',
+                               f"{obj.failing_since:%Y-%m-%d %H:%M}")
+        return "healthy"
+
     @admin.display(description="event types")
     def event_type_list(self, obj):
         return ", ".join(obj.event_types)
@@ -256,7 +269,7 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
             # The form already copied its values onto ``obj``; the service compares against
             # the stored row (switching an endpoint back on clears its failing streak).
             stored = WebhookEndpoint.objects.get(pk=obj.pk)
-            saved = webhook_endpoint_update(endpoint=stored, **data)
+            saved = webhook_endpoint_update(endpoint=stored, actor=staff_actor(request), **data)
         else:
             saved = webhook_endpoint_create(created_by=request.user, **data)
             messages.info(request, "A signing secret (whsec_…) was generated; it is on the "
@@ -380,7 +393,8 @@ class WebhookEndpointAdmin(WebhooksOnlyMixin, ObjectActionsMixin, ModelAdmin):
             return confirm_page(request, self, endpoint, title="Enable this endpoint?",
                                 button="Enable", summary=endpoint.disabled_reason,
                                 text="Deliveries that waited are sent straight away.")
-        run_service(request, webhook_endpoint_update, endpoint=endpoint, is_active=True,
+        run_service(request, webhook_endpoint_enable, endpoint=endpoint,
+                    actor=staff_actor(request),
                     success="Endpoint enabled; deliveries that waited are being sent.")
         return redirect("admin:bridges_webhookendpoint_change", endpoint.pk)
 

@@ -5,44 +5,70 @@ The moving parts, each one short transaction:
 1. ``outbox_dispatch`` turns committed outbox events into one ``WebhookDelivery`` per matching
    endpoint, numbering them with the endpoint's increasing ``sequence``. One dispatcher at a
    time (a PostgreSQL advisory lock), so sequence order is outbox order.
-2. ``deliveries_claim`` leases due deliveries (``FOR UPDATE SKIP LOCKED``; strict endpoints
-   only their oldest open delivery and what follows it) and counts the attempt *before*
-   anything is sent, so no attempt number is ever sent twice.
+2. ``deliveries_claim_round`` leases a fair round of due deliveries across endpoints
+   (``FOR UPDATE SKIP LOCKED``; healthy endpoints first, a failing one a single probe; strict
+   endpoints only their oldest open delivery and what follows it) and counts the attempt
+   *before* anything is sent, so no attempt number is ever sent twice.
 3. The worker POSTs outside any transaction, then ``deliveries_record`` writes the attempts,
-   the new statuses and the transaction log in bulk.
+   the new statuses and the transaction log in bulk, per endpoint.
 4. ``webhooks_sweep`` (beat, every 30 s) fans out what is left, takes back leases of workers
    that died, and re-enqueues whatever is due, so a lost task or broker outage loses nothing.
+5. An endpoint failing for ``ORDERFLOW_WEBHOOK_DISABLE_AFTER`` (or answering 410) is switched
+   off by ``webhook_endpoint_disable``; ``webhook_endpoint_enable`` switches it back on.
+
+Claiming (``claiming.py``), sending (``sending.py``) and endpoint validation
+(``validation.py``) are modules of their own; the names imported ``as`` themselves below are
+what the admin, the API and the tests reach through this module.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bridges.access.keys import secret_rotate, secrets_in_force
-from bridges.constants import AckRule, AttemptOutcome, DeliveryStatus, Ordering
+from bridges.access.keys import secret_rotate
+from bridges.constants import AttemptOutcome, DeliveryStatus
 from bridges.models import TransactionLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from bridges.webhooks import outbound
+from bridges.webhooks.claiming import Claimed as Claimed
+from bridges.webhooks.claiming import claim_round
+from bridges.webhooks.claiming import deliveries_claim as deliveries_claim
+from bridges.webhooks.claiming import deliveries_claim_round as deliveries_claim_round
 from bridges.webhooks.outbound import retry_after_seconds, retry_delay
-from bridges.webhooks.signing import webhook_secret_new, webhook_signatures
+from bridges.webhooks.sending import (
+    RETRYABLE_CLIENT_ERRORS as RETRYABLE_CLIENT_ERRORS,
+)
+from bridges.webhooks.sending import (
+    UNREACHABLE,
+    Sent,
+    deliveries_send,
+    judge,
+)
+from bridges.webhooks.sending import endpoint_signing_secrets as endpoint_signing_secrets
+from bridges.webhooks.sending import webhook_body as webhook_body
+from bridges.webhooks.sending import webhook_headers as webhook_headers
+from bridges.webhooks.signing import webhook_secret_new
+from bridges.webhooks.validation import (
+    ENDPOINT_FIELDS,
+    endpoint_values,
+    validate_endpoint,
+)
+from bridges.webhooks.validation import EVENT_PATTERN as EVENT_PATTERN
+from bridges.webhooks.validation import webhook_endpoint_validate as webhook_endpoint_validate
 from orderflow import wakeup
 from orderflow.errors import Conflict, ValidationFailed
 from orderflow.models import OutboxEvent
 from orderflow.outbox import (
     dispatch_pending,
+    emit,
     wake_dispatcher,
     wake_flag_clear,
     wake_flag_hold,
@@ -52,102 +78,14 @@ from orderflow.timeline import Actor
 logger = logging.getLogger("orderflow.webhooks")
 
 DISPATCH_LOCK = 0x0F_0BB0  # pg_advisory_xact_lock key: one dispatcher at a time
-RETRYABLE_CLIENT_ERRORS = {408, 409, 425, 429}
-RESERVED_HEADERS = re.compile(
-    r"^(webhook-.*|x-orderflow-.*|content-type|content-length|host|user-agent|"
-    r"transfer-encoding|connection)$", re.IGNORECASE)
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
-EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+(\.[a-z_]+)+)$")
 TEST_EVENT = "webhook.test"
 DISPATCH_BATCH = 500  # outbox events fanned out per transaction
-UNREACHABLE = {"dns", "connect", "timeout", "refused", "tls"}  # outbound.Response.error_kind
 SHORT_RETRY_SECONDS = 60  # retries due sooner than this are woken by a countdown task
 # The delivery task (bridges.webhooks.tasks), sent by name: tasks import services, not back.
 DELIVER_TASK = "bridges.tasks.deliver_webhooks_task"
 
 
 # --- endpoints ---------------------------------------------------------------------------------
-
-ENDPOINT_FIELDS = {
-    "url", "description", "event_types", "channels", "is_active", "timeout_seconds",
-    "max_attempts", "ordering", "retry_client_errors", "ack_rule", "ack_field", "ack_value",
-    "custom_headers",
-}
-
-
-def _validate_endpoint(values: dict, *, check_url: bool = True) -> None:
-    errors: dict[str, list[str]] = {}
-    if check_url:  # an unchanged URL is not looked up again: switching off must always work
-        try:
-            outbound.check_url(values["url"])
-        except outbound.AddressRefused as exc:
-            errors["url"] = [str(exc)]
-    event_types = values["event_types"]
-    if not isinstance(event_types, list) or not event_types:
-        errors["event_types"] = ["Subscribe to at least one event type (or \"*\")."]
-    else:
-        bad = [t for t in event_types if not isinstance(t, str) or not EVENT_PATTERN.match(t)]
-        if bad:
-            errors["event_types"] = [f"Not an event type or wildcard: {bad[0]!r}."]
-    if not 1 <= int(values["timeout_seconds"]) <= 30:
-        errors["timeout_seconds"] = ["Between 1 and 30 seconds."]
-    if not 1 <= int(values["max_attempts"]) <= 20:
-        errors["max_attempts"] = ["Between 1 and 20."]
-    if values["ordering"] not in Ordering.values:
-        errors["ordering"] = [f"One of {', '.join(Ordering.values)}."]
-    rule, field, expected = values["ack_rule"], values["ack_field"], values["ack_value"]
-    if rule not in AckRule.values:
-        errors["ack_rule"] = ["Unknown acknowledgement rule."]
-    elif rule == AckRule.REGEX:
-        try:
-            re.compile(expected)
-        except re.error as exc:
-            errors["ack_value"] = [f"Not a regular expression: {exc}."]
-    elif rule == AckRule.JSON_EQUALS and not field:
-        errors["ack_field"] = ["Name the JSON field to compare."]
-    elif rule == AckRule.CONTAINS and not expected:
-        errors["ack_value"] = ["Give the text the body must contain."]
-    if not errors.get("event_types"):
-        values["event_types"] = list(dict.fromkeys(event_types))
-    headers = values["custom_headers"]
-    if not isinstance(headers, dict) or len(headers) > 20:
-        errors["custom_headers"] = ["An object of at most 20 header names to values."]
-    else:
-        for name, value in headers.items():
-            if not HEADER_NAME.match(str(name)) or RESERVED_HEADERS.match(str(name)):
-                errors["custom_headers"] = [f"{name!r} cannot be set."]
-            elif not isinstance(value, str) or "\r" in value or "\n" in value \
-                    or len(value) > 1000:
-                errors["custom_headers"] = [f"The value of {name!r} must be one line of text."]
-    if errors:
-        first = next(iter(errors.values()))[0]
-        raise ValidationFailed(first, code="invalid_webhook_endpoint", errors=errors)
-
-
-def _endpoint_values(endpoint: WebhookEndpoint | None, changes: dict) -> dict:
-    defaults = {
-        "description": "", "is_active": True, "timeout_seconds": 10, "max_attempts": 8,
-        "ordering": Ordering.PARALLEL, "retry_client_errors": False, "ack_rule": AckRule.NONE,
-        "ack_field": "", "ack_value": "", "custom_headers": {}, "event_types": [],
-    }
-    values = {}
-    for name in ENDPOINT_FIELDS - {"channels"}:
-        if name in changes:
-            values[name] = changes[name]
-        elif endpoint is not None:
-            values[name] = getattr(endpoint, name)
-        else:
-            values[name] = defaults.get(name, "")
-    return values
-
-
-def webhook_endpoint_validate(*, endpoint: WebhookEndpoint | None, changes: dict) -> dict:
-    """The endpoint's values after ``changes``, or ``ValidationFailed`` with field errors:
-    what create/update check, for forms that want to show errors before saving."""
-    values = _endpoint_values(endpoint, {k: v for k, v in changes.items() if k != "channels"})
-    _validate_endpoint(values, check_url=endpoint is None or values["url"] != endpoint.url)
-    return values
-
 
 @transaction.atomic
 def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None,
@@ -156,8 +94,8 @@ def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
     channels = options.pop("channels", None)
-    values = _endpoint_values(None, {"url": url, "event_types": event_types, **options})
-    _validate_endpoint(values)
+    values = endpoint_values(None, {"url": url, "event_types": event_types, **options})
+    validate_endpoint(values)
     endpoint = WebhookEndpoint.objects.create(**values, secret=webhook_secret_new(),
                                               created_by=created_by)
     if channels:
@@ -166,27 +104,99 @@ def webhook_endpoint_create(*, url: str, event_types: list[str], created_by=None
 
 
 @transaction.atomic
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor | None = None,
+                            **changes) -> WebhookEndpoint:
+    """Change an endpoint's settings. Switching ``is_active`` goes through
+    ``webhook_endpoint_disable`` / ``webhook_endpoint_enable`` (their event, their notice)."""
     unknown = set(changes) - ENDPOINT_FIELDS
     if unknown:
         raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     channels = changes.pop("channels", None)
-    values = _endpoint_values(locked, changes)
-    _validate_endpoint(values, check_url="url" in changes and changes["url"] != locked.url)
-    was_active = locked.is_active
+    values = endpoint_values(locked, changes)
+    validate_endpoint(values, check_url="url" in changes and changes["url"] != locked.url)
+    switch = changes.pop("is_active", locked.is_active)
     for name in changes:
         setattr(locked, name, values[name])
-    update = [*changes, "updated_at"]
-    if changes.get("is_active") and not was_active:
-        # Switched back on: start a new failing streak and resume what waited meanwhile.
-        locked.disabled_reason, locked.failing_since = "", None
-        update += ["disabled_reason", "failing_since"]
-        _enqueue_on_commit(locked.pk)
-    locked.save(update_fields=update)
+    locked.save(update_fields=[*changes, "updated_at"])
     if channels is not None:
         locked.channels.set(channels)
+    actor = actor or Actor.system()
+    if switch and not locked.is_active:
+        _enable(locked, actor)
+    elif not switch and locked.is_active:
+        _disable(locked, reason=f"Switched off by {actor.display}.", actor=actor,
+                 automatic=False)
     return locked
+
+
+# --- switching off and on ----------------------------------------------------------------------
+
+DISABLED_EVENT = "webhook_endpoint.disabled"
+ENABLED_EVENT = "webhook_endpoint.enabled"
+
+
+def _endpoint_event_payload(endpoint: WebhookEndpoint, *, actor: Actor, reason: str = "",
+                            automatic: bool = False) -> dict:
+    return {
+        "endpoint_id": endpoint.public_id,
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "is_active": endpoint.is_active,
+        "reason": reason,
+        "automatic": automatic,
+        "failing_since": endpoint.failing_since,
+        "disabled_at": endpoint.disabled_at,
+        "pending_deliveries": endpoint.deliveries.filter(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).count(),
+        "changed_by": actor.display,
+    }
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, actor: Actor,
+                             automatic: bool = False) -> WebhookEndpoint:
+    """Switch an endpoint off: no new deliveries are queued for it and the waiting ones are
+    not attempted (kept, sent when it is enabled again). One ``webhook_endpoint.disabled``
+    event, and the admins are e-mailed. An endpoint already off is left as it is."""
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if locked.is_active:
+        _disable(locked, reason=reason, actor=actor, automatic=automatic)
+    return locked
+
+
+def _disable(locked: WebhookEndpoint, *, reason: str, actor: Actor, automatic: bool) -> None:
+    """``webhook_endpoint_disable`` on a row the caller locked (or just wrote)."""
+    now = timezone.now()
+    locked.is_active, locked.disabled_reason, locked.disabled_at = False, reason[:200], now
+    locked.updated_at = now
+    locked.save(update_fields=["is_active", "disabled_reason", "disabled_at", "updated_at"])
+    emit(DISABLED_EVENT, _endpoint_event_payload(locked, actor=actor, reason=locked.disabled_reason,
+                                                 automatic=automatic), aggregate=locked)
+    endpoint_id, text = locked.pk, locked.disabled_reason
+    transaction.on_commit(lambda: _mail_admins_disabled(endpoint_id, text))
+
+
+@transaction.atomic
+def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookEndpoint:
+    """Switch a disabled endpoint back on: a new failing streak starts, the deliveries that
+    waited are sent, one ``webhook_endpoint.enabled`` event. Already on: ``Conflict``."""
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if locked.is_active:
+        raise Conflict(f"Webhook endpoint {locked.public_id} is already enabled.",
+                       code="webhook_endpoint_active")
+    _enable(locked, actor)
+    return locked
+
+
+def _enable(locked: WebhookEndpoint, actor: Actor) -> None:
+    locked.is_active = True
+    locked.disabled_reason, locked.disabled_at, locked.failing_since = "", None, None
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["is_active", "disabled_reason", "disabled_at", "failing_since",
+                               "updated_at"])
+    emit(ENABLED_EVENT, _endpoint_event_payload(locked, actor=actor), aggregate=locked)
+    _enqueue_on_commit(locked.pk)
 
 
 @transaction.atomic
@@ -197,10 +207,6 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
     fields = secret_rotate(locked, new_secret=webhook_secret_new(), grace=grace)
     locked.save(update_fields=[*fields, "updated_at"])
     return locked
-
-
-def endpoint_signing_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
-    return secrets_in_force(endpoint, now)
 
 
 @transaction.atomic
@@ -365,174 +371,6 @@ def outbox_dispatch_step(*, token: str, schedule_next) -> int:
         return 0
 
 
-# --- claiming ----------------------------------------------------------------------------------
-
-def _batch_size(endpoint: WebhookEndpoint) -> int:
-    # Sending stops after ORDERFLOW_WEBHOOK_BATCH_SECONDS (the rest is handed back unsent), so
-    # a big batch only spreads the fixed cost of a claim and a record over more deliveries.
-    return settings.ORDERFLOW_WEBHOOK_BATCH
-
-
-def _lease_seconds(endpoint: WebhookEndpoint) -> int:
-    # The send loop starts no POST after the batch budget, and a started one ends within the
-    # endpoint's timeout: past that (plus the margin) the worker is gone.
-    return (settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS + endpoint.timeout_seconds
-            + settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS)
-
-
-@transaction.atomic
-def deliveries_claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
-    """Lease the due deliveries of one endpoint and count their attempt."""
-    return _claim(endpoint_id=endpoint_id)
-
-
-def _claim(*, endpoint_id: int) -> tuple[WebhookEndpoint | None, list[WebhookDelivery]]:
-    """``deliveries_claim`` inside the caller's transaction."""
-    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
-    if endpoint is None:  # disabled or deleted
-        return None, []
-    now = timezone.now()
-    limit = _batch_size(endpoint)
-    if endpoint.ordering == Ordering.STRICT:
-        # One claimer at a time per strict endpoint; the oldest open delivery goes first and
-        # nothing overtakes it while it is being sent or waiting for a retry.
-        if not WebhookEndpoint.objects.select_for_update(skip_locked=True).filter(
-                pk=endpoint_id).exists():
-            return endpoint, []  # another worker is claiming for it right now
-        open_ = list(WebhookDelivery.objects.select_related("event")
-                     .filter(endpoint=endpoint,
-                             status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])
-                     .order_by("sequence")[:limit])
-        batch = []
-        for delivery in open_:
-            if delivery.status != DeliveryStatus.PENDING or delivery.next_attempt_at > now:
-                break
-            batch.append(delivery)
-    else:
-        # Parallel: workers claim disjoint rows side by side.
-        batch = list(WebhookDelivery.objects.select_related("event")
-                     .select_for_update(skip_locked=True, of=("self",))
-                     .filter(endpoint=endpoint, status=DeliveryStatus.PENDING,
-                             next_attempt_at__lte=now)
-                     .order_by("sequence")[:limit])
-    if not batch:
-        return endpoint, []
-    lease = now + timedelta(seconds=_lease_seconds(endpoint))
-    WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
-        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1,
-        series_attempts=F("series_attempts") + 1, lease_expires_at=lease, last_attempt_at=now,
-    )
-    for delivery in batch:
-        delivery.status = DeliveryStatus.SENDING
-        delivery.attempts += 1
-        delivery.series_attempts += 1
-        delivery.lease_expires_at = lease
-        delivery.last_attempt_at = now
-    return endpoint, batch
-
-
-# --- sending -----------------------------------------------------------------------------------
-
-def webhook_body(delivery: WebhookDelivery) -> bytes:
-    """The payload every receiver gets: ``{id, type, created_at, sequence, data}``."""
-    event = delivery.event
-    return json.dumps({
-        "id": event.public_id,
-        "type": event.type,
-        "created_at": event.created_at,
-        "sequence": delivery.sequence,
-        "data": event.payload,
-    }, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def webhook_headers(endpoint: WebhookEndpoint, delivery: WebhookDelivery, body: bytes,
-                    *, timestamp: int) -> dict[str, str]:
-    msg_id = delivery.event.public_id
-    return {
-        **endpoint.custom_headers,
-        "content-type": "application/json",
-        "user-agent": outbound.USER_AGENT,
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": webhook_signatures(
-            secrets_=endpoint_signing_secrets(endpoint), msg_id=msg_id, timestamp=timestamp,
-            body=body),
-        "x-orderflow-attempt": str(delivery.attempts),
-        "x-orderflow-delivery-id": delivery.public_id,
-    }
-
-
-@dataclass
-class Sent:
-    delivery: WebhookDelivery
-    started_at: datetime
-    response: outbound.Response | None  # None: claimed but not sent (batch stopped early)
-
-
-def deliveries_send(endpoint: WebhookEndpoint, batch: list[WebhookDelivery]) -> list[Sent]:
-    """POST each delivery in order. When the receiver is unreachable or answers 410 the rest of
-    the batch is not tried now (for a strict endpoint: after any failure), and nothing new is
-    started after the batch's time budget, so a slow or dead host cannot hold a worker."""
-    results = []
-    stop = False
-    deadline = time.monotonic() + settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
-    for delivery in batch:
-        if stop or time.monotonic() > deadline:
-            results.append(Sent(delivery, timezone.now(), None))
-            continue
-        started = timezone.now()
-        body = webhook_body(delivery)
-        response = outbound.post(
-            endpoint.url, body=body, timeout=endpoint.timeout_seconds,
-            headers=webhook_headers(endpoint, delivery, body,
-                                    timestamp=int(started.timestamp())),
-        )
-        results.append(Sent(delivery, started, response))
-        outcome, _, disables = _judge(endpoint, response)
-        if disables or response.error_kind in UNREACHABLE \
-                or (endpoint.ordering == Ordering.STRICT and outcome != AttemptOutcome.SUCCEEDED):
-            stop = True
-    return results
-
-
-def _ack_matches(endpoint: WebhookEndpoint, body: str) -> bool:
-    rule = endpoint.ack_rule
-    if rule == AckRule.CONTAINS:
-        return endpoint.ack_value in body
-    if rule == AckRule.REGEX:
-        return re.search(endpoint.ack_value, body) is not None
-    if rule == AckRule.JSON_EQUALS:
-        try:
-            value = json.loads(body)
-            for part in endpoint.ack_field.split("."):
-                value = value[int(part)] if isinstance(value, list) else value[part]
-        except (ValueError, KeyError, IndexError, TypeError):
-            return False
-        if isinstance(value, str):
-            return value == endpoint.ack_value
-        return json.dumps(value) == endpoint.ack_value or str(value) == endpoint.ack_value
-    return True
-
-
-def _judge(endpoint: WebhookEndpoint, response: outbound.Response) -> tuple[str, str, bool]:
-    """``(outcome, error, disable_endpoint)`` for one answer, before counting attempts."""
-    status = response.status
-    if status is None:
-        return AttemptOutcome.RETRY, response.error, False
-    if 200 <= status < 300:
-        if _ack_matches(endpoint, response.body):
-            return AttemptOutcome.SUCCEEDED, "", False
-        return AttemptOutcome.RETRY, "2xx but the acknowledgement rule did not match", False
-    if 300 <= status < 400:
-        return AttemptOutcome.RETRY, f"{status}: redirects are not followed", False
-    if status == 410:
-        return AttemptOutcome.DEAD, "410 Gone: the endpoint was disabled", True
-    if 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS \
-            and not endpoint.retry_client_errors:
-        return AttemptOutcome.DEAD, f"{status}: the receiver rejected the message", False
-    return AttemptOutcome.RETRY, f"HTTP {status}", False
-
-
 # --- recording ---------------------------------------------------------------------------------
 
 @transaction.atomic
@@ -541,8 +379,11 @@ def deliveries_record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[st
     return _record(endpoint, results)
 
 
-def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
-    """``deliveries_record`` inside the caller's transaction."""
+def _record(endpoint: WebhookEndpoint, results: list[Sent], *,
+            retries: list[float] | None = None) -> dict[str, int]:
+    """``deliveries_record`` inside the caller's transaction. A retry due soon wakes a task
+    after commit; with ``retries``, its ``time.monotonic()`` moment is appended there instead
+    (the delivery loop wakes one task for all it recorded)."""
     now = timezone.now()
     counts = {o: 0 for o in AttemptOutcome.values}
     attempts, changed = [], []
@@ -554,7 +395,7 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
         if response is None:
             released.append(delivery.pk)
             continue
-        outcome, error, disable = _judge(endpoint, response)
+        outcome, error, disable = judge(endpoint, response)
         next_at = None
         if outcome == AttemptOutcome.RETRY:
             if delivery.series_attempts >= endpoint.max_attempts:
@@ -622,7 +463,10 @@ def _record(endpoint: WebhookEndpoint, results: list[Sent]) -> dict[str, int]:
         # waits live only in next_attempt_at (a Redis countdown past the visibility timeout
         # would be delivered twice).
         countdown = max(0.0, min(waits))
-        transaction.on_commit(lambda: enqueue_delivery(endpoint.pk, countdown=countdown))
+        if retries is not None:
+            retries.append(time.monotonic() + countdown)
+        else:
+            transaction.on_commit(lambda: enqueue_delivery(endpoint.pk, countdown=countdown))
     return counts
 
 
@@ -673,7 +517,9 @@ def _log_attempts(endpoint: WebhookEndpoint, attempts: list[WebhookAttempt], now
 
 
 def _endpoint_health(endpoint, now, *, any_success, any_failure, disable_reason) -> None:
-    """Track the failing streak; disable after 410 or after failing for days."""
+    """Track the failing streak: a success ends it, the first failure after one starts it.
+    The endpoint is disabled (``_disable``: its event and e-mail, in this transaction) after a
+    410, or when every attempt has failed for ``ORDERFLOW_WEBHOOK_DISABLE_AFTER``."""
     fields = {}
     if any_success and endpoint.failing_since is not None:
         fields["failing_since"] = None
@@ -682,16 +528,26 @@ def _endpoint_health(endpoint, now, *, any_success, any_failure, disable_reason)
     failing_since = fields.get("failing_since", endpoint.failing_since)
     if not disable_reason and failing_since is not None and any_failure and not any_success \
             and now - failing_since >= settings.ORDERFLOW_WEBHOOK_DISABLE_AFTER:
-        days = settings.ORDERFLOW_WEBHOOK_DISABLE_AFTER.days
-        disable_reason = f"Every delivery failed for {days} days (since {failing_since:%Y-%m-%d})."
-    if disable_reason:
-        fields.update(is_active=False, disabled_reason=disable_reason[:200])
+        disable_reason = (f"Every delivery failed for {_hours(now - failing_since)} "
+                          f"(since {failing_since:%Y-%m-%d %H:%M} UTC).")
     if fields:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**fields, updated_at=now)
         for name, value in fields.items():
             setattr(endpoint, name, value)
     if disable_reason:
-        transaction.on_commit(lambda: _mail_admins_disabled(endpoint.pk, disable_reason))
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if locked.is_active:
+            _disable(locked, reason=disable_reason, actor=Actor.system("webhooks"),
+                     automatic=True)
+        endpoint.is_active, endpoint.disabled_reason = False, locked.disabled_reason
+        endpoint.disabled_at = locked.disabled_at
+
+
+def _hours(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    if hours >= 48 and hours % 24 == 0:
+        return f"{hours // 24} days"
+    return f"{hours} hours" if hours != 1 else "1 hour"
 
 
 def _mail_admins_disabled(endpoint_id: int, reason: str) -> None:
@@ -841,16 +697,18 @@ def _enqueue_on_commit(endpoint_id: int) -> None:
     transaction.on_commit(lambda: enqueue_delivery(endpoint_id))
 
 
-def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = None
-                         ) -> dict[str, int]:
-    """What a delivery task does, until nothing is due or the time budget is spent (then the
-    task re-enqueues itself, behind the tasks queued meanwhile — the dispatcher's among them).
+def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = None,
+                         rounds: int | None = None) -> dict[str, int]:
+    """What a delivery task does (woken for ``endpoint_id``): fair rounds over every endpoint
+    with something due (``deliveries_claim_round``), until nothing is due, ``rounds`` rounds
+    were sent, or the time budget is spent (then the task re-enqueues itself, behind the tasks
+    queued meanwhile — the dispatcher's among them).
 
-    Each round is one transaction: record the batch just sent, fan out the outbox events
+    Each round is one transaction: record the round just sent, fan out the outbox events
     waiting for the dispatcher (whose next link may be queued behind this very task), and
-    claim the next batch; then send it outside any transaction. If recording fails, the
-    claim goes with it and the sent batch is taken back when its lease expires (sent again:
-    at least once).
+    claim the next round; then send it outside any transaction, healthy endpoints first. If
+    recording fails, the claim goes with it and the sent round is taken back when its leases
+    expire (sent again: at least once).
     """
     wakeup.wake_clear(endpoint_wake_name(endpoint_id))
     totals = {o: 0 for o in AttemptOutcome.values}
@@ -858,30 +716,47 @@ def endpoint_deliver_due(endpoint_id: int, *, budget_seconds: float | None = Non
     started = time.monotonic()
     if budget_seconds is None:
         budget_seconds = settings.ORDERFLOW_WEBHOOK_LOOP_SECONDS
-    endpoint, results = None, []
+    sent: list[tuple[WebhookEndpoint, list[Sent]]] = []
+    retries: list[float] = []  # when short retries recorded by this run fall due
+    done = 0
     while True:
+        last = rounds is not None and done >= rounds
         out_of_time = time.monotonic() - started > budget_seconds
         try:
             with transaction.atomic():
-                recorded = _record(endpoint, results) if results else {}
-                if out_of_time:
+                recorded: dict[str, int] = {}
+                for endpoint, results in sent:
+                    _add(recorded, _record(endpoint, results, retries=retries))
+                if out_of_time or last:
                     _add(totals, recorded)
-                    totals["more"] = 1
+                    totals["more"] = int(out_of_time)
+                    _wake_for_retries(endpoint_id, retries)
                     return totals
                 if dispatch_pending():
                     try:
                         _fan_out(limit=DISPATCH_BATCH, wait=False)
                     except DispatcherBusy:
                         pass  # the dispatcher is at it right now
-                endpoint, batch = _claim(endpoint_id=endpoint_id)
+                claimed = claim_round()
         except _Raced:
             continue  # (SQLite) another dispatcher fanned these out: the round is undone
         _add(totals, recorded)
-        if not batch:
+        if not claimed:
+            _wake_for_retries(endpoint_id, retries)
             return totals
-        results = deliveries_send(endpoint, batch)
+        deadline = time.monotonic() + settings.ORDERFLOW_WEBHOOK_BATCH_SECONDS
+        sent = [(c.endpoint, deliveries_send(c.endpoint, c.batch, deadline=deadline))
+                for c in claimed]
+        done += 1
+
+
+def _wake_for_retries(endpoint_id: int, retries: list[float]) -> None:
+    """One countdown task for the soonest short retry this run recorded (committed by now):
+    a task delivers every endpoint's due deliveries, so one is enough."""
+    if retries:
+        enqueue_delivery(endpoint_id, countdown=max(0.001, min(retries) - time.monotonic()))
 
 
 def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
     for outcome, n in counts.items():
-        totals[outcome] += n
+        totals[outcome] = totals.get(outcome, 0) + n

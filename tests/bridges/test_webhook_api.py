@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from bridges.constants import DeliveryStatus
 from bridges.models import IdempotencyKey, TransactionLog, WebhookDelivery, WebhookEndpoint
 from bridges.webhooks import services as webhooks
+from orderflow.models import OutboxEvent
 from orderflow.outbox import emit
 from orderflow.wsgi import application
 from tests import factories
@@ -257,22 +258,28 @@ def test_patch_changes_only_what_is_sent(api, endpoint, channel):
 def test_patch_switches_a_disabled_endpoint_back_on(api, endpoint):
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=False, disabled_reason="The receiver answered 410 Gone.",
-        failing_since="2024-01-01T00:00:00Z")
+        failing_since="2024-01-01T00:00:00Z", disabled_at="2024-01-02T00:00:00Z")
     body = api.get(f"{ENDPOINTS}/{endpoint.public_id}").json()
     assert body["is_active"] is False and "410" in body["disabled_reason"]
+    assert body["disabled_at"].startswith("2024-01-02T00:00:00")
     body = api.patch(f"{ENDPOINTS}/{endpoint.public_id}", {"is_active": True},
                      format="json").json()
     assert body["is_active"] is True
     assert body["disabled_reason"] == "" and body["failing_since"] is None
+    assert body["disabled_at"] is None
+    (event,) = OutboxEvent.objects.filter(type="webhook_endpoint.enabled")
+    assert event.aggregate_id == endpoint.public_id
 
 
 def test_delete_switches_the_endpoint_off_and_keeps_its_log(api, endpoint):
     order_events("OF-000777")
     response = api.delete(f"{ENDPOINTS}/{endpoint.public_id}")
     assert response.status_code == 200, response.content
-    assert response.json()["is_active"] is False
+    assert response.json()["is_active"] is False and response.json()["disabled_at"]
     endpoint.refresh_from_db()
     assert not endpoint.is_active
+    (event,) = OutboxEvent.objects.filter(type="webhook_endpoint.disabled")
+    assert event.payload["automatic"] is False and event.payload["changed_by"]
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1
     assert api.get(f"{ENDPOINTS}/{endpoint.public_id}").json()["pending_deliveries"] == 1
     assert api.delete(f"{ENDPOINTS}/{endpoint.public_id}").status_code == 200  # idempotent

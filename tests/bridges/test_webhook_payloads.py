@@ -303,6 +303,11 @@ PRODUCT_STOCK = {
     "reason": str,
 }
 WEBHOOK_TEST = {"endpoint_id": public_id("whe"), "message": str, "requested_by": str}
+WEBHOOK_ENDPOINT = {
+    "endpoint_id": public_id("whe"), "url": str, "description": str, "is_active": bool,
+    "reason": str, "automatic": bool, "failing_since": Nullable(TIMESTAMP),
+    "disabled_at": Nullable(TIMESTAMP), "pending_deliveries": int, "changed_by": str,
+}
 SHIPMENT = {
     "id": public_id("shp"),
     "number": re.compile(r"SH-\d{6,}"),
@@ -406,6 +411,7 @@ FAMILIES = {
     "order": ORDER, "payment": PAYMENT_EVENT, "invoice": INVOICE,
     "supplier_order": SUPPLIER_ORDER, "cart": CART, "product": PRODUCT_STOCK,
     "webhook": WEBHOOK_TEST, "shipment": SHIPMENT, "return": RETURN,
+    "webhook_endpoint": WEBHOOK_ENDPOINT,
 }
 
 
@@ -420,6 +426,9 @@ def schema_of(event_type: str) -> dict:
 # What each type says about the thing it reports (checked on real payloads and doc examples).
 EXPECT = {
     "cart.abandoned": {"status": "abandoned"},
+    "webhook_endpoint.disabled": {"is_active": False, "automatic": True},
+    "webhook_endpoint.enabled": {"is_active": True, "reason": "", "disabled_at": None,
+                                 "failing_since": None},
     "cart.recovered": {"status": "active", "step": 1},
     "cart.expired": {"status": "expired"},
     "order.confirmed": {"status": "confirmed"},
@@ -635,6 +644,24 @@ def scenario_test_event(shop) -> None:
     webhooks.webhook_endpoint_send_test(endpoint=endpoint, actor=STAFF)
 
 
+def scenario_endpoint_disabled(shop) -> None:
+    """An endpoint whose every attempt has failed for longer than the window is disabled by
+    the delivery engine; staff switch it back on."""
+    with override_settings(ORDERFLOW_WEBHOOK_ALLOW_PRIVATE=["127.0.0.1"]):
+        endpoint = webhooks.webhook_endpoint_create(url="http://127.0.0.1:9/hooks",
+                                                    event_types=["order.*"])
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - settings.ORDERFLOW_WEBHOOK_DISABLE_AFTER
+        - timedelta(minutes=1))
+    cod_order(shop)
+    webhooks.outbox_dispatch()
+    with override_settings(ORDERFLOW_WEBHOOK_ALLOW_PRIVATE=["127.0.0.1"]):
+        webhooks.endpoint_deliver_due(endpoint.pk, rounds=1)  # port 9: refused, a failure
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    webhooks.webhook_endpoint_enable(endpoint=endpoint, actor=STAFF)
+
+
 class QuoteDesk:
     """The quote world of tests/quotes (its policy rules and two approval levels) on the
     payload tests' shop: a company buyer on terms, a sales author, a manager and finance."""
@@ -770,6 +797,7 @@ SCENARIOS = {
     "b2b_declined": scenario_b2b_declined,
     "stock": scenario_stock,
     "test_event": scenario_test_event,
+    "endpoint_disabled": scenario_endpoint_disabled,
     "shipments_and_returns": scenario_shipments_and_returns,
     "quote_negotiation": scenario_quote_negotiation,
     "quote_declines": scenario_quote_declines,
@@ -810,6 +838,8 @@ SHOWN_BY = {
     "supplier_order.canceled": "cancel",
     "product.stock_changed": "stock",
     "webhook.test": "test_event",
+    "webhook_endpoint.disabled": "endpoint_disabled",
+    "webhook_endpoint.enabled": "endpoint_disabled",
     **{f"shipment.{verb}": "shipments_and_returns"
        for verb in ("created", "shipped", "delivered", "canceled")},
     **{f"return.{verb}": "shipments_and_returns"
@@ -864,7 +894,7 @@ def test_every_catalogued_type_has_a_scenario_or_a_reason():
 AGGREGATE_ID = {
     "order": "id", "cart": "id", "invoice": "id", "supplier_order": "id",
     "payment": "payment.id", "product": "product_id", "webhook": None,
-    "shipment": "id", "return": "id", "quote": "id",
+    "shipment": "id", "return": "id", "quote": "id", "webhook_endpoint": "endpoint_id",
 }
 
 
@@ -881,7 +911,8 @@ def test_payload_contract(event_type, request):
             assert data.get("currency", "JMD") == "JMD"
         # An endpoint's channel filter reads the row's channel: the order's (or cart's), and
         # none for stock, which is not per channel.
-        expected_channel = None if family in ("product", "webhook") else "ECOMMERCE"
+        expected_channel = None if family in ("product", "webhook", "webhook_endpoint") \
+            else "ECOMMERCE"
         assert event["channel"] == expected_channel
         if AGGREGATE_ID[family]:
             value = data

@@ -226,3 +226,51 @@ def test_a_strict_endpoint_receives_events_in_order_through_failures(workers, sw
         retried = Counter(seq for seq, status in arrivals if status == 500)
         for delivery in endpoint.deliveries.all():
             assert delivery.attempts == 1 + retried.get(delivery.sequence, 0)
+
+
+# --- (4) fairness: a backlog of failing endpoints does not hold back a healthy one -------------
+
+def test_a_healthy_endpoint_is_not_held_back_by_failing_endpoints_backlogs(workers, sweeper):
+    """Ten endpoints answering 500 with 300 due deliveries each, being worked through by a
+    worker; a new event for a healthy endpoint overtakes that backlog: it arrives after a few
+    rounds of probes (one POST per failing endpoint per round), not after the backlog."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bridges.models import WebhookEndpoint
+
+    failing_count, backlog = 10, 300
+    with Receiver(default=500) as down, Receiver() as rx:
+        event = OutboxEvent.objects.create(type="order.created", payload={"number": "OF-1"},
+                                           dispatched_at=timezone.now())
+        failing = []
+        for n in range(failing_count):
+            endpoint = endpoint_for(down, f"/down/{n}")
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+                failing_since=timezone.now() - timedelta(hours=1), last_sequence=backlog)
+            WebhookDelivery.objects.bulk_create([
+                WebhookDelivery(endpoint=endpoint, event=event, event_type=event.type,
+                                sequence=s, next_attempt_at=timezone.now())
+                for s in range(1, backlog + 1)])
+            failing.append(endpoint.pk)
+        healthy = endpoint_for(rx, "/healthy", event_types=["invoice.*"])
+        workers.start()
+        sweeper.until(lambda: len(down.requests) >= 30, timeout=30,
+                      what="the workers to be busy with the failing backlog")
+
+        before = len(down.requests)
+        with transaction.atomic():
+            news = emit("invoice.issued", {"number": "INV-000001"})
+        arrived = sweeper.until(lambda: rx.requests, timeout=30, interval=0.5,
+                                what="the healthy endpoint's delivery")[0]
+        untried = WebhookDelivery.objects.filter(endpoint_id__in=failing, attempts=0).count()
+
+        assert arrived.header("webhook-id") == news.public_id
+        meanwhile = [r for r in list(down.requests)[before:] if r.at <= arrived.at]
+        # A few rounds of one probe per failing endpoint (per worker process), far less than
+        # one endpoint's batch of 100 as a worker took before rounds were fair.
+        assert len(meanwhile) < 100, len(meanwhile)
+        assert untried > failing_count * backlog // 2  # most of the backlog still waits
+        delivery = WebhookDelivery.objects.get(endpoint=healthy)
+        assert delivery.attempts == 1

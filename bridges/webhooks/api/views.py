@@ -185,6 +185,9 @@ class WebhookEndpointSerializer(serializers.Serializer):
         help_text="Why OrderFlow switched it off (410 Gone, failing for days); empty otherwise.")
     failing_since = serializers.DateTimeField(
         allow_null=True, help_text="Start of the current streak of failed attempts.")
+    disabled_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was switched off (by OrderFlow or staff); null "
+                                   "while it is active.")
     timeout_seconds = serializers.IntegerField()
     max_attempts = serializers.IntegerField()
     ordering = serializers.ChoiceField(choices=Ordering.choices)
@@ -362,7 +365,7 @@ class WebhookEndpointDetailApi(WebhooksApi):
         on: its failing streak starts over and the deliveries that waited are sent."""
         endpoint = endpoint_get(endpoint_id)
         data = endpoint_input(request, partial=True)
-        webhook_endpoint_update(endpoint=endpoint, **data)
+        webhook_endpoint_update(endpoint=endpoint, actor=staff_actor(request), **data)
         return endpoint_response(endpoint_id)
 
     @extend_schema(summary="Switch a webhook endpoint off", tags=["webhooks"], request=None,
@@ -373,7 +376,8 @@ class WebhookEndpointDetailApi(WebhooksApi):
         ``is_active: false``; PATCH ``is_active: true`` switches it back on)."""
         endpoint = endpoint_get(endpoint_id)
         if endpoint.is_active:
-            webhook_endpoint_update(endpoint=endpoint, is_active=False)
+            webhook_endpoint_update(endpoint=endpoint, is_active=False,
+                                    actor=staff_actor(request))
         return endpoint_response(endpoint_id)
 
 
