@@ -188,3 +188,33 @@ def test_shipment_export_lists_tracking_with_the_order(staff_client, web):
     rows = csv_rows(staff_client.get("/api/v1/shipments/export?status=shipped"))
     assert [(r["order_number"], r["carrier"], r["tracking_number"]) for r in rows] == \
         [(order.number, "DHL", "JD0001")]
+
+
+# --- the admin ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("changelist, query", [
+    ("orders/order", "status__exact=confirmed"),
+    ("catalog/product", "is_active__exact=1"),
+    ("customers/customer", "is_active__exact=1"),
+    ("customers/company", "is_active__exact=1"),
+])
+def test_admin_export_button_keeps_the_list_filters(admin_client_logged, changelist, query):
+    """django-import-export's Export button (in unfold's look) carries the changelist's
+    query string, so the admin export is of the filtered list."""
+    response = admin_client_logged.get(f"/admin/{changelist}/?{query}")
+    assert response.status_code == 200
+    assert f"/admin/{changelist}/export/?{query}".encode() in response.content
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/orders/export?status=confirmed&channel=ECOMMERCE&exported=false",
+    "/api/v1/orders/export?format=json&placed_at_after=2025-03-01T00:00:00Z"
+    "&placed_at_before=2025-03-31T23:59:59Z",
+    "/api/v1/products/export?format=xlsx&active=true",
+    "/api/v1/customers/export?company=ACME",
+    "/api/v1/shipments/export?status=shipped",
+])
+def test_the_documented_queries_answer(staff_client, web, url):
+    """The curl lines of docs/exports.md."""
+    response = staff_client.get(url)
+    assert response.status_code == 200, getattr(response, "content", b"")[:300]
