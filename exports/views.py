@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
@@ -57,10 +58,18 @@ class FileFormatNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class ExportSchema(AutoSchema):
+    """The schema documents filters of list views only; an export is a list, as a file."""
+
+    def get_filter_backends(self):
+        return getattr(self.view, "filter_backends", [])
+
+
 class ExportApi(GenericAPIView):
     """Base of the export views: ``table`` renders what ``rows`` selects from the filtered
     list."""
 
+    schema = ExportSchema()
     filter_backends = [DjangoFilterBackend]
     pagination_class = None
     content_negotiation_class = FileFormatNegotiation
@@ -149,8 +158,8 @@ class OrderExportApi(ExportApi):
     def rows(self, filtered):
         return order_line_rows(filtered)
 
-    @extend_schema(summary="Export orders", parameters=[FORMAT_PARAM],
-                   responses=FILE_RESPONSES)
+    @extend_schema(summary="Export orders", operation_id="orders_export",
+                   parameters=[FORMAT_PARAM], responses=FILE_RESPONSES)
     def get(self, request, *args, **kwargs):
         """Every order matching the order list's filters, one row per order line (the order's
         columns repeated), oldest placed first; the columns of the admin's and the scheduled
@@ -164,8 +173,8 @@ class ProductExportApi(ExportApi):
     table = PRODUCTS
     name = "products"
 
-    @extend_schema(summary="Export products", parameters=[FORMAT_PARAM],
-                   responses=FILE_RESPONSES)
+    @extend_schema(summary="Export products", operation_id="products_export",
+                   parameters=[FORMAT_PARAM], responses=FILE_RESPONSES)
     def get(self, request, *args, **kwargs):
         """Products matching the product list's filters, by sku, in exactly the columns the
         product import reads: the file imports back unchanged. Staff with
@@ -179,8 +188,8 @@ class CustomerExportApi(ExportApi):
     table = CUSTOMERS
     name = "customers"
 
-    @extend_schema(summary="Export customers", parameters=[FORMAT_PARAM],
-                   responses=FILE_RESPONSES)
+    @extend_schema(summary="Export customers", operation_id="customers_export",
+                   parameters=[FORMAT_PARAM], responses=FILE_RESPONSES)
     def get(self, request, *args, **kwargs):
         """Customers by e-mail, in the columns the customer import reads. Staff with
         ``customers.view_customer``."""
@@ -193,8 +202,8 @@ class ShipmentExportApi(ExportApi):
     table = SHIPMENTS
     name = "shipments"
 
-    @extend_schema(summary="Export shipments", parameters=[FORMAT_PARAM],
-                   responses=FILE_RESPONSES)
+    @extend_schema(summary="Export shipments", operation_id="shipments_export",
+                   parameters=[FORMAT_PARAM], responses=FILE_RESPONSES)
     def get(self, request, *args, **kwargs):
         """Shipments, oldest first, with their order, carrier and tracking. Staff with
         ``fulfillment.view_shipment``."""

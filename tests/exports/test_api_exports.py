@@ -218,3 +218,16 @@ def test_the_documented_queries_answer(staff_client, web, url):
     """The curl lines of docs/exports.md."""
     response = staff_client.get(url)
     assert response.status_code == 200, getattr(response, "content", b"")[:300]
+
+
+def test_the_schema_documents_formats_and_the_list_filters(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/v1/orders/export"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"format", "status", "channel", "placed_at_after", "exported"} <= names
+    assert set(operation["responses"]["200"]["content"]) == {
+        "text/csv", "application/x-ndjson",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    products = schema["paths"]["/api/v1/products/export"]["get"]
+    assert {"format", "sku", "supplier", "active", "search"} <= {
+        p["name"] for p in products["parameters"]}
