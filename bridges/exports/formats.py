@@ -4,7 +4,7 @@ memory: one cursor chunk of rows and one buffer of text at a time), XLSX into a 
 it is complete only at the end).
 
 CSV and XLSX cells that a spreadsheet would run as a formula are neutralised
-(``rows.spreadsheet_cells``); JSON Lines carries the text as it is (no program evaluates it).
+(``Table.rows(spreadsheet=True)``); JSON Lines carries the text as it is (no program evaluates it).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
-from bridges.exports.rows import Table, spreadsheet_cells
+from bridges.exports.rows import Table
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 JSONL_CONTENT_TYPE = "application/x-ndjson"
@@ -36,8 +36,8 @@ def csv_chunks(table: Table, queryset: QuerySet) -> Iterator[bytes]:
     writer = csv.writer(buffer)
     writer.writerow(table.headers)
     count = 0
-    for row in table.rows(queryset):
-        writer.writerow(spreadsheet_cells(row))
+    for row in table.rows(queryset, spreadsheet=True):
+        writer.writerow(row)
         count += 1
         if count % FLUSH_ROWS == 0:
             yield buffer.getvalue().encode()
@@ -74,8 +74,8 @@ def xlsx_file(table: Table, queryset: QuerySet):
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(str(table.model._meta.verbose_name_plural)[:31])
     sheet.append(table.headers)
-    for row in table.rows(queryset):
-        sheet.append(spreadsheet_cells(row))
+    for row in table.rows(queryset, spreadsheet=True):
+        sheet.append(row)
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     try:
         book.save(handle)

@@ -38,6 +38,7 @@ class Column:
     name: str
     path: str  # a ``values_list`` path of the table's model
     render: Callable  # (value, all the row's values by path index) -> str
+    computed: bool = False  # rendered by the resource's own method: always text
 
 
 class Table:
@@ -56,18 +57,25 @@ class Table:
     def values(self, queryset: QuerySet) -> QuerySet:
         return queryset.order_by(*self.ordering).values_list(*self.paths)
 
-    def rows(self, queryset: QuerySet, *, chunk_size: int = CHUNK_ROWS) -> Iterator[list]:
-        """Text cells, as the resource renders them (no formula neutralising: see
-        ``spreadsheet_cells``)."""
-        pairs = list(zip(self.columns, self._index, strict=True))
+    def rows(self, queryset: QuerySet, *, spreadsheet: bool = False,
+             chunk_size: int = CHUNK_ROWS) -> Iterator[list]:
+        """Text cells, as the resource renders them. ``spreadsheet``: a text value that a
+        spreadsheet program would run as a formula (``=…``, ``+…``, ``-…``, ``@…``) is
+        prefixed with ``'``, as in every CSV/XLSX export of OrderFlow (``BaseResource``); a
+        number stays a number (``-5`` is not neutralised)."""
+        pairs = [(column.render, index, column.computed)
+                 for column, index in zip(self.columns, self._index, strict=True)]
         for values in self.values(queryset).iterator(chunk_size=chunk_size):
-            yield [column.render(values[index], values) for column, index in pairs]
-
-
-def spreadsheet_cells(row: list) -> list:
-    """Cells a spreadsheet program would run as a formula (``=…``, ``+…``, ``-…``, ``@…``)
-    are prefixed with ``'``, as every CSV/XLSX export of OrderFlow does."""
-    return [neutralise_formula(cell) for cell in row]
+            if not spreadsheet:
+                yield [render(values[index], values) for render, index, _ in pairs]
+                continue
+            row = []
+            for render, index, computed in pairs:
+                raw = values[index]
+                cell = render(raw, values)
+                row.append(neutralise_formula(cell) if computed or isinstance(raw, str)
+                           else cell)
+            yield row
 
 
 def _render(widget) -> Callable:
@@ -106,7 +114,7 @@ def _money(currency_path_index: int) -> Callable:
 def _order_table() -> Table:
     # The currency is the first path, so the money columns read it at index 0.
     computed = {
-        name: Column(name, path, _money(0))
+        name: Column(name, path, _money(0), computed=True)
         for name, path in (("order_total", "order__total"), ("unit_price", "unit_price"),
                            ("line_total", "line_total"))
     }

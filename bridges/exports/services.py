@@ -40,7 +40,7 @@ from django.utils.text import slugify
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from bridges.constants import ExportDestination, ExportFormat, ExportRunStatus
-from bridges.exports.rows import ORDERS, order_line_rows, spreadsheet_cells
+from bridges.exports.rows import ORDERS, order_line_rows
 from bridges.models import ExportRun, ExportSchedule, TransactionLog
 from bridges.webhooks import outbound
 from bridges.webhooks.outbound import retry_after_seconds, retry_delay
@@ -348,8 +348,8 @@ def export_build(schedule: ExportSchedule, run: ExportRun) -> Export:
     column = ORDERS.headers.index("order_number")
     numbers: dict[str, None] = {}
     count = 0
-    for row in ORDERS.rows(order_line_rows(orders)):
-        writer.writerow(spreadsheet_cells(row))
+    for row in ORDERS.rows(order_line_rows(orders), spreadsheet=True):
+        writer.writerow(row)
         numbers[row[column]] = None
         count += 1
     return Export(buffer.getvalue().encode(), len(numbers), count, list(numbers))

@@ -275,3 +275,10 @@ def test_ten_thousand_orders_stream_in_one_statement(staff_client, web):
     assert response.streaming and rows == 10_000
     assert chunks > 10  # sent as it is read, not built whole
     assert len(ctx.captured_queries) == 1
+
+
+
+def test_product_text_that_looks_like_a_formula_is_neutralised(staff_client):
+    factories.ProductFactory(sku="NEG-1", name="-minus name", stock_on_hand=0)
+    (row,) = csv_rows(staff_client.get("/api/v1/products/export?sku=NEG-1"))
+    assert (row["name"], row["stock_on_hand"]) == ("'-minus name", "0")
