@@ -4,7 +4,7 @@ admin's export, the scheduled exports and the streaming API exports.
 A ``Table`` is a list of columns, each read with one ``values_list`` path and rendered to text
 exactly as the django-import-export resource of its kind renders it (the resource's own
 widgets: ``1``/``0`` booleans, empty cells for nulls, money with the currency's minor digits).
-The columns of products, companies and customers *are* their resources' export fields, which
+The columns of products and customers *are* their resources' export fields, which
 are also the columns their imports read, so an exported file imports back unchanged. Orders are
 one row per order line, the order's columns repeated (``OrderResource``).
 
@@ -22,7 +22,7 @@ from import_export.widgets import ForeignKeyWidget, Widget
 
 from catalog.resources import ProductResource
 from customers.models import Customer
-from customers.resources import CompanyResource, CustomerResource
+from customers.resources import CustomerResource
 from fulfillment.models import Shipment
 from orderflow.money import format_amount
 from orderflow.resources import BaseResource, neutralise_formula
@@ -131,12 +131,10 @@ def order_line_rows(orders: QuerySet) -> QuerySet:
     return OrderLine.objects.filter(order__in=orders.values("pk"))
 
 
-# --- products, companies, customers: the columns their imports read --------------------------
+# --- products and customers: the columns their imports read --------------------------
 
 PRODUCTS = Table(ProductResource.Meta.model, resource_columns(ProductResource()),
                  ordering=("sku",))
-COMPANIES = Table(CompanyResource.Meta.model, resource_columns(CompanyResource()),
-                  ordering=("code",))
 CUSTOMERS = Table(Customer, resource_columns(CustomerResource()), ordering=("email", "id"))
 
 
