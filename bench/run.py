@@ -1,7 +1,7 @@
 """OrderFlow benchmark: the checkout flow against its floors, on one machine, in one run.
 
 ``make bench`` (or ``.venv/bin/python bench/run.py [--quick]
-[--mode {all,checkout,bridge,delivery,analytics}]`` from the repository root).
+[--mode {all,checkout,bridge,delivery,analytics,imports}]`` from the repository root).
 
 Method
 ------
@@ -119,7 +119,7 @@ from bench.server import (  # noqa: E402
 )
 
 DELIVERY_EVENTS = 3000         # events of the max-throughput phase, posts of each floor phase
-MODES = ("all", "checkout", "bridge", "delivery", "analytics")
+MODES = ("all", "checkout", "bridge", "delivery", "analytics", "imports")
 ERROR_REPORT_THRESHOLD = 0.01  # above this failure rate, print the first failing response
 PREPARE_TIMEOUT = 900.0        # seconds; bounds the untimed cart preparation
 POOL_MARGIN = 1.1              # prepared carts = estimated need × margin (+ one a client)
@@ -155,6 +155,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--analytics-orders", type=int, default=1_000_000,
                         help="analytics mode (and the end of all): orders loaded for the "
                              "rollup rebuild vs SQL GROUP BY comparison (bench/analytics.py)")
+    parser.add_argument("--import-rows", type=int, default=100_000,
+                        help="imports mode: products imported by the import job vs COPY "
+                             "(bench/imports.py; 1,000 with --quick)")
+    parser.add_argument("--export-orders", type=int, default=1_000_000,
+                        help="imports mode: orders exported by the streaming CSV export vs "
+                             "COPY TO (bench/imports.py; 100,000 with --quick)")
     parser.add_argument("--keep-db", action="store_true",
                         help="leave the benchmark databases in place after the run")
     parser.add_argument("--settings", default="bench.settings", metavar="MODULE",
@@ -512,6 +518,15 @@ def run_order_list(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> 
             "warnings": bench.warnings}
 
 
+def run_imports(args: argparse.Namespace, env: dict[str, str]) -> dict:
+    """Issue 23: product import job vs COPY FROM, streaming order export vs COPY TO."""
+    rows = 1000 if args.quick else args.import_rows
+    orders = 100_000 if args.quick else args.export_orders
+    out = run([sys.executable, "bench/imports.py", "--rows", str(rows), "--orders",
+               str(orders)], env=env)
+    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, interrupt)
@@ -539,6 +554,10 @@ def main(argv=None) -> int:
             log("migrating")
             run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env)
             return finish(run_analytics(args, env, tmp))
+        if args.mode == "imports":
+            log("migrating")
+            run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env)
+            return finish(run_imports(args, env))
         creds = prepare_application(env)
         secret = creds["storefront"]["ecommerce_secret"]
         with_checkout = args.mode in ("all", "checkout")

@@ -7,6 +7,7 @@ from analytics.views import dashboard_view as analytics_dashboard
 from orderflow import views
 
 api_v1 = [
+    path("", include("exports.urls")),  # before the apps': "orders/export" is no order id
     path("", include("catalog.api.urls")),
     path("", include("recovery.api.urls")),  # before carts': "carts/recover" is no cart id
     path("", include("carts.api.urls")),

@@ -20,6 +20,8 @@ answers (the webhook engine does the same):
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import logging
 import os
@@ -38,6 +40,7 @@ from django.utils.text import slugify
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from bridges.constants import ExportDestination, ExportFormat, ExportRunStatus
+from bridges.exports.rows import ORDERS, order_line_rows
 from bridges.models import ExportRun, ExportSchedule, TransactionLog
 from bridges.webhooks import outbound
 from bridges.webhooks.outbound import retry_after_seconds, retry_delay
@@ -46,7 +49,7 @@ from orderflow.errors import Conflict, ValidationFailed
 from orderflow.timeline import Actor
 from orders.constants import OrderStatus
 from orders.models import Order
-from orders.resources import OrderResource, orders_export_json
+from orders.resources import orders_export_json
 
 logger = logging.getLogger("orderflow.exports")
 
@@ -319,9 +322,10 @@ class Export:
 
 
 def export_build(schedule: ExportSchedule, run: ExportRun) -> Export:
-    """The file of a run. CSV is the admin's order export (``OrderResource``: one row per
-    order line, the order's columns repeated); JSON is ``order_payload`` per order, as the
-    ``order.*`` webhooks carry it. Either way a fixed number of queries."""
+    """The file of a run. CSV is the admin's and the API's order export
+    (``bridges.exports.rows.ORDERS``: one row per order line, the order's columns
+    repeated); JSON is ``order_payload`` per order, as the ``order.*`` webhooks carry it.
+    Either way a fixed number of queries."""
     orders = export_orders(schedule, changed_after=run.changed_after,
                            changed_until=run.changed_until)
     if schedule.format == ExportFormat.JSON:
@@ -337,10 +341,18 @@ def export_build(schedule: ExportSchedule, run: ExportRun) -> Export:
         return Export(body, len(payloads), sum(len(p["lines"]) for p in payloads),
                       [p["number"] or p["id"] for p in payloads])
     # One statement selects the lines with their orders, so the counts describe the file.
-    dataset = OrderResource().export(queryset=orders)
-    column = dataset.headers.index("order_number")
-    numbers = list(dict.fromkeys(row[column] for row in dataset))
-    return Export(dataset.csv.encode(), len(numbers), len(dataset), numbers)
+    # The rows are the API export's and the admin's: ``bridges.exports.rows.ORDERS``.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ORDERS.headers)
+    column = ORDERS.headers.index("order_number")
+    numbers: dict[str, None] = {}
+    count = 0
+    for row in ORDERS.rows(order_line_rows(orders), spreadsheet=True):
+        writer.writerow(row)
+        numbers[row[column]] = None
+        count += 1
+    return Export(buffer.getvalue().encode(), len(numbers), count, list(numbers))
 
 
 def export_filename(schedule: ExportSchedule, run: ExportRun) -> str:

@@ -1,0 +1,1 @@
+from tests.imports.conftest import eager, reference_data  # noqa: F401 - fixtures
