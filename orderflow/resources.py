@@ -102,7 +102,11 @@ class ChunkInstanceLoader(instance_loaders.ModelInstanceLoader):
             if None in parts:
                 q |= Q(**{f"{attname}__isnull": True})
             query &= q
-        for obj in self.get_queryset().filter(query):
+        # The rows' foreign keys come along: comparing a row with its instance (skip_unchanged)
+        # reads them.
+        related = [f.name for f in self.model._meta.concrete_fields if f.many_to_one
+                   and f.name in {g.attribute for g in resource.get_import_fields()}]
+        for obj in self.get_queryset().filter(query).select_related(*related):
             self.instances[tuple(getattr(obj, self._attname(f)) for f in self.key_fields)] = obj
 
     def _attname(self, field) -> str:
@@ -221,8 +225,8 @@ class BaseResource(resources.ModelResource):
         errors = dict(import_validation_errors or {})
         if self._meta.clean_model_instances:
             try:
-                instance.full_clean(exclude=errors.keys(), validate_unique=False,
-                                    validate_constraints=False)
+                instance.full_clean(exclude=set(errors) | self._loaded_references(instance),
+                                    validate_unique=False, validate_constraints=False)
             except ValidationError as e:
                 errors = e.update_error_dict(errors)
             try:
@@ -233,6 +237,15 @@ class BaseResource(resources.ModelResource):
                 errors = e.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
+
+    @staticmethod
+    def _loaded_references(instance) -> set[str]:
+        """Foreign keys set to a row read from the database (by a cached widget or with the
+        instance): ``full_clean`` would only query again that it exists."""
+        return {f.name for f in instance._meta.concrete_fields
+                if f.many_to_one and f.is_cached(instance)
+                and getattr(instance, f.name) is not None
+                and getattr(instance, f.name).pk == getattr(instance, f.attname)}
 
     def _unique_exempt(self) -> set[str]:
         """Fields whose uniqueness is not checked per row: the natural key (matched by the
