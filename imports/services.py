@@ -297,12 +297,13 @@ BULK_KINDS = {ImportKind.PRODUCTS, ImportKind.PRICE_LIST_ENTRIES, ImportKind.COM
 def _job_resource(kind: str, cls):
     """The admin's resource with file row numbers; for ``BULK_KINDS`` in django-import-export's
     bulk mode (one ``bulk_create`` / ``bulk_update`` per chunk, no savepoint per row: a chunk
-    is one transaction, rolled back whole when a row is refused) and without the HTML diff
-    only the admin's preview shows."""
+    is one transaction, rolled back whole when a row is refused) and without the row diffs
+    only the admin's import preview shows (``skip_unchanged`` still works:
+    ``BaseResource.skip_row``)."""
     attrs = {}
     if kind in BULK_KINDS:
         attrs["Meta"] = type("Meta", (), {"use_bulk": True, "batch_size": None,
-                                          "skip_html_diff": True})
+                                          "skip_diff": True})
     return type(f"Job{cls.__name__}", (_FileRowNumbers, cls), attrs)
 
 

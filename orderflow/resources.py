@@ -7,6 +7,7 @@ validation checks the natural key's uniqueness against that chunk instead of the
 (``BaseResource.validate_instance``).
 """
 
+import functools
 import operator
 from decimal import InvalidOperation
 
@@ -165,6 +166,14 @@ def _q_holds(q: Q, instance) -> bool:
     return not holds if q.negated else holds
 
 
+@functools.cache
+def _constraints(model) -> tuple[tuple[models.BaseConstraint, frozenset[str]], ...]:
+    """A model's constraints, each with the fields a check constraint reads."""
+    return tuple((c, frozenset(Q(c.condition).referenced_base_fields)
+                  if isinstance(c, models.CheckConstraint) else frozenset())
+                 for c in model._meta.constraints)
+
+
 class BaseResource(resources.ModelResource):
     """Natural keys, model validation, all-or-nothing imports, formula-safe exports."""
 
@@ -173,15 +182,37 @@ class BaseResource(resources.ModelResource):
         later row updates it, as it would once the first was saved), also when the first is
         still waiting for its bulk insert."""
         self._row_key = None
+        instance = None
         if isinstance(instance_loader, ChunkInstanceLoader):
             try:
                 self._row_key = instance_loader._row_key(row)
             except Exception:  # noqa: BLE001 - the key cell's error is reported later
                 self._row_key = None
-            created = self._created_in_chunk.get(self._row_key)
-            if created is not None:
-                return created, False
-        return super().get_or_init_instance(instance_loader, row)
+            instance = self._created_in_chunk.get(self._row_key)
+        if instance is not None:
+            new = False
+        else:
+            instance, new = super().get_or_init_instance(instance_loader, row)
+        # Without a diff (skip_diff) the values as read stand in for django-import-export's
+        # deep copy, so skip_unchanged still works.
+        self._read_values = None if new else [f.get_value(instance)
+                                              for f in self.get_import_fields()]
+        return instance, new
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        """django-import-export's skip_unchanged, also with ``skip_diff`` (the import job's
+        resources keep no diff): a row whose every imported field reads as it did is
+        skipped."""
+        if not self._meta.skip_diff:
+            return super().skip_row(instance, original, row, import_validation_errors)
+        if not self._meta.skip_unchanged or import_validation_errors or \
+                getattr(self, "_read_values", None) is None:
+            return False
+        fields = self.get_import_fields()
+        if any(isinstance(f.widget, widgets.ManyToManyWidget) for f in fields):
+            return False
+        return all(f.get_value(instance) == before
+                   for f, before in zip(fields, self._read_values, strict=True))
 
     def save_instance(self, instance, is_create, row, **kwargs):
         if is_create and getattr(self, "_row_key", None) is not None:
@@ -231,7 +262,7 @@ class BaseResource(resources.ModelResource):
                 errors = e.update_error_dict(errors)
             try:
                 if validate_unique:
-                    instance.validate_unique(exclude=set(errors) | self._unique_exempt())
+                    instance.validate_unique(exclude=set(errors) | self._unique_exempt_fields)
                 self._validate_constraints(instance, set(errors))
             except ValidationError as e:
                 errors = e.update_error_dict(errors)
@@ -247,6 +278,10 @@ class BaseResource(resources.ModelResource):
                 and getattr(instance, f.name) is not None
                 and getattr(instance, f.name).pk == getattr(instance, f.attname)}
 
+    @functools.cached_property
+    def _unique_exempt_fields(self) -> frozenset[str]:
+        return frozenset(self._unique_exempt())
+
     def _unique_exempt(self) -> set[str]:
         """Fields whose uniqueness is not checked per row: the natural key (matched by the
         instance loader) and the model fields this resource never writes (generated ids)."""
@@ -259,9 +294,9 @@ class BaseResource(resources.ModelResource):
         """``Model.validate_constraints``, a plain check constraint in Python (no query); a
         constraint on a field that already has an error is skipped, as Django skips it."""
         errors = {}
-        for constraint in instance._meta.constraints:
+        for constraint, reads in _constraints(type(instance)):
             if isinstance(constraint, models.CheckConstraint):
-                if Q(constraint.condition).referenced_base_fields & exclude:
+                if reads & exclude:
                     continue
                 try:
                     holds = _q_holds(Q(constraint.condition), instance)
@@ -274,7 +309,7 @@ class BaseResource(resources.ModelResource):
                         ValidationError(constraint.get_violation_error_message(),
                                         code=constraint.violation_error_code))
                     continue
-            skip = exclude | self._unique_exempt() \
+            skip = exclude | self._unique_exempt_fields \
                 if isinstance(constraint, models.UniqueConstraint) else exclude
             try:
                 constraint.validate(instance.__class__, instance, exclude=skip)
