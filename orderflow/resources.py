@@ -177,6 +177,13 @@ def _constraints(model) -> tuple[tuple[models.BaseConstraint, frozenset[str]], .
 class BaseResource(resources.ModelResource):
     """Natural keys, model validation, all-or-nothing imports, formula-safe exports."""
 
+    def get_import_fields(self):
+        """Computed once per resource instance (one chunk) instead of once per row: the
+        fields do not change after ``__init__``."""
+        if "_import_fields" not in self.__dict__:
+            self._import_fields = super().get_import_fields()
+        return self._import_fields
+
     def get_or_init_instance(self, instance_loader, row):
         """A key that an earlier row of the chunk created is that row's instance again (the
         later row updates it, as it would once the first was saved), also when the first is
