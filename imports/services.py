@@ -370,9 +370,11 @@ def _import_chunk(kind, headers, chunk, offset, *, dry_run: bool) -> ChunkOutcom
     dataset = tablib.Dataset(*chunk, headers=headers)
     result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True,
                                   raise_errors=False)
-    if result.base_errors:
-        raise ImportAborted("import_error", str(result.base_errors[0].error))
     outcome = ChunkOutcome(failures=_failures(result, resource, headers, chunk, offset))
+    if result.base_errors and not outcome.failures:
+        # With refused rows the chunk is rolled back anyway (and retried without them when
+        # skipping): a bulk write that failed because of them is not the file's error.
+        raise ImportAborted("import_error", str(result.base_errors[0].error))
     if not outcome.failures:
         outcome.created = result.totals[RowResult.IMPORT_TYPE_NEW]
         outcome.updated = result.totals[RowResult.IMPORT_TYPE_UPDATE]

@@ -11,7 +11,12 @@ import functools
 import operator
 from decimal import InvalidOperation
 
-from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    ValidationError,
+)
 from django.db import models
 from django.db.models import F, Q
 from import_export import instance_loaders, resources, widgets
@@ -47,7 +52,7 @@ class CachedForeignKeyWidget(widgets.ForeignKeyWidget):
         (the resource instance, one per chunk) goes away."""
         if not self._cacheable():
             return
-        wanted = {str(v).strip() for v in values if v is not None and str(v).strip()}
+        wanted = {str(v) for v in values if v is not None and str(v) != ""}
         wanted -= self._found.keys()
         if not wanted:
             return
@@ -57,7 +62,7 @@ class CachedForeignKeyWidget(widgets.ForeignKeyWidget):
             self._found.setdefault(str(getattr(obj, self.field)), []).append(obj)
 
     def get_instance_by_lookup_fields(self, value, row, **kwargs):
-        key = str(value).strip()
+        key = str(value)
         if not self._cacheable() or key not in self._found:
             return super().get_instance_by_lookup_fields(value, row, **kwargs)
         found = self._found[key]
@@ -81,9 +86,10 @@ class ChunkInstanceLoader(instance_loaders.ModelInstanceLoader):
         self.seen: set[tuple] = set()
         self.instances: dict[tuple, object] = {}
         columns = [f.column_name for f in self.key_fields]
-        if dataset is None or not dataset.headers or \
-                any(c not in dataset.headers for c in columns):
-            return
+        if not self.key_fields or dataset is None or not dataset.headers or \
+                any(c not in dataset.headers for c in columns) or \
+                not all(self._is_model_field(f) for f in self.key_fields):
+            return  # nothing cached: every row is looked up alone
         values: list[set] = [set() for _ in self.key_fields]
         for row in dataset.dict:
             try:
@@ -109,6 +115,13 @@ class ChunkInstanceLoader(instance_loaders.ModelInstanceLoader):
                    and f.name in {g.attribute for g in resource.get_import_fields()}]
         for obj in self.get_queryset().filter(query).select_related(*related):
             self.instances[tuple(getattr(obj, self._attname(f)) for f in self.key_fields)] = obj
+
+    def _is_model_field(self, field) -> bool:
+        try:
+            self.model._meta.get_field(field.attribute or "")
+        except FieldDoesNotExist:
+            return False
+        return True
 
     def _attname(self, field) -> str:
         model_field = self.model._meta.get_field(field.attribute)
@@ -195,7 +208,7 @@ class BaseResource(resources.ModelResource):
                 self._row_key = instance_loader._row_key(row)
             except Exception:  # noqa: BLE001 - the key cell's error is reported later
                 self._row_key = None
-            instance = self._created_in_chunk.get(self._row_key)
+            instance = getattr(self, "_created_in_chunk", {}).get(self._row_key)
         if instance is not None:
             new = False
         else:
@@ -222,8 +235,6 @@ class BaseResource(resources.ModelResource):
                    for f, before in zip(fields, self._read_values, strict=True))
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        if is_create and getattr(self, "_row_key", None) is not None:
-            self._created_in_chunk[self._row_key] = instance
         if self._meta.use_bulk and not is_create:
             if instance.pk is None:
                 # Created by an earlier row of this batch: its bulk insert takes these values.
@@ -233,6 +244,8 @@ class BaseResource(resources.ModelResource):
             for f in self._auto_now_fields():
                 f.pre_save(instance, add=False)  # bulk_update does not call pre_save
         super().save_instance(instance, is_create, row, **kwargs)
+        if is_create and getattr(self, "_row_key", None) is not None:
+            self.__dict__.setdefault("_created_in_chunk", {})[self._row_key] = instance
 
     def _auto_now_fields(self):
         return [f for f in self._meta.model._meta.concrete_fields if getattr(f, "auto_now", False)]
@@ -257,9 +270,10 @@ class BaseResource(resources.ModelResource):
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """``full_clean`` without the queries a chunk makes redundant: the natural key's
-        uniqueness is what the instance loader matched (and ``ImportKeys`` checks it within
-        the chunk), fields the file cannot set are left to the model, and check constraints
-        are evaluated in Python where they are plain comparisons."""
+        uniqueness is what the instance loader matched (a key twice in the chunk is one
+        instance: ``get_or_init_instance``), a foreign key the chunk read is not looked up
+        again, fields the file cannot set are left to the model, and check constraints are
+        evaluated in Python where they are plain comparisons."""
         errors = dict(import_validation_errors or {})
         if self._meta.clean_model_instances:
             try:

@@ -109,3 +109,51 @@ def test_skip_bad_rows_imports_the_good_rows_of_every_chunk(reference_data):
     job, _ = run_job(content, mode="skip_bad_rows")
     assert (job.status, job.created_count, job.failed_count) == ("done", 9, 1)
     assert Product.objects.filter(sku__startswith="BULK-").count() == 9
+
+
+@pytest.mark.parametrize("mode", ["all_or_nothing", "skip_bad_rows"])
+def test_a_bad_later_row_with_the_same_sku_is_reported_on_its_row(reference_data, mode):
+    job, _ = run_job(HEADER + rows(2) + "BULK-0001,Again,EA,standard,own,1.00,JMD,-5\n",
+                     mode=mode)
+    assert messages(job)[0] == \
+        "3 : Constraint “product_stock_on_hand_not_negative” is violated."
+    if mode == "skip_bad_rows":
+        assert (job.status, job.created_count, job.failed_count) == ("done", 2, 1)
+        assert Product.objects.get(sku="BULK-0001").stock_on_hand == 1
+    else:
+        assert (job.status, job.failed_count) == ("failed", 1)
+        assert not Product.objects.filter(sku__startswith="BULK-").exists()
+
+
+def run_kind(kind: str, content: str) -> ImportJob:
+    job = job_create(kind=kind, mode="", fmt="csv", user=None,
+                     upload=SimpleUploadedFile("f.csv", content.encode()))
+    return job_run(job.pk)
+
+
+def test_other_kinds_twice_are_unchanged_the_second_time(reference_data):
+    """Keys of several columns (a foreign key among them), an empty key cell, and keys that
+    ``before_import_row`` normalises (e-mails in capitals) all match their rows again."""
+    from tests import factories
+
+    run_job(HEADER + rows(2))
+    factories.PriceListFactory(code="b2b")
+    files = [
+        ("price_list_entries", "price_list,sku,min_quantity,unit_price\n"
+                               "b2b,BULK-0001,1,9.00\nb2b,BULK-0001,12,8.50\n"
+                               "b2b,BULK-0002,1,9.50\n"),
+        ("companies", "code,name,price_list,currency\nacme,Acme Ltd,b2b,JMD\n"
+                      "own-co,Own,,JMD\n"),
+        ("customers", "email,first_name,last_name,company\n"
+                      " Ann@Example.COM ,Ann,Lee,acme\nbob@example.com,Bob,Ray,\n"),
+        ("addresses", "customer,company,label,full_name,line1,city,country\n"
+                      "ANN@example.com,,home,Ann Lee,1 Main St,Kingston,jm\n"
+                      ",acme,hq,Acme,2 Duke St,Kingston,JM\n"),
+    ]
+    for kind, content in files:
+        first = run_kind(kind, content)
+        assert (first.status, first.failed_count) == ("done", 0), (kind, first.error,
+                                                                    messages(first))
+        again = run_kind(kind, content)
+        assert (again.status, again.created_count, again.updated_count) == ("done", 0, 0), kind
+        assert again.unchanged_count == first.created_count, kind
