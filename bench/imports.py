@@ -138,7 +138,7 @@ def part_import(rows: int) -> dict:
             "job_rows_per_s": round(job_rate), "copy_seconds": round(copy_seconds, 3),
             "copy_rows_per_s": round(copy_rate), "ratio": sig(job_rate / copy_rate),
             "budget_ratio": IMPORT_RATIO_BUDGET,
-            "queries_per_row": round(counter.count / rows, 1),
+            "queries": counter.count, "queries_per_row": sig(counter.count / rows),
             "ms_per_query": round(seconds * 1000 / max(counter.count, 1), 2),
             "within_budget": job_rate / copy_rate >= IMPORT_RATIO_BUDGET,
             "peak_memory_mb": peak_mb(), "baseline_memory_mb": baseline,

@@ -1,15 +1,14 @@
 from import_export import fields
-from import_export.widgets import ForeignKeyWidget
 
 from catalog.models import PriceList, PriceListEntry, Product, Supplier, TaxClass
-from orderflow.resources import BaseResource
+from orderflow.resources import BaseResource, CachedForeignKeyWidget
 
 
 class ProductResource(BaseResource):
     tax_class = fields.Field(attribute="tax_class", column_name="tax_class",
-                             widget=ForeignKeyWidget(TaxClass, field="code"))
+                             widget=CachedForeignKeyWidget(TaxClass, field="code"))
     supplier = fields.Field(attribute="supplier", column_name="supplier",
-                            widget=ForeignKeyWidget(Supplier, field="code"))
+                            widget=CachedForeignKeyWidget(Supplier, field="code"))
 
     class Meta(BaseResource.Meta):
         model = Product
@@ -25,9 +24,9 @@ class PriceListEntryResource(BaseResource):
     """One row per tier: price list code, sku, min quantity, unit price."""
 
     price_list = fields.Field(attribute="price_list", column_name="price_list",
-                              widget=ForeignKeyWidget(PriceList, field="code"))
+                              widget=CachedForeignKeyWidget(PriceList, field="code"))
     sku = fields.Field(attribute="product", column_name="sku",
-                       widget=ForeignKeyWidget(Product, field="sku"))
+                       widget=CachedForeignKeyWidget(Product, field="sku"))
 
     class Meta(BaseResource.Meta):
         model = PriceListEntry

@@ -1,14 +1,13 @@
 from import_export import fields
-from import_export.widgets import ForeignKeyWidget
 
 from catalog.models import PriceList
 from customers.models import Address, Company, Customer
-from orderflow.resources import BaseResource
+from orderflow.resources import BaseResource, CachedForeignKeyWidget
 
 
 class CompanyResource(BaseResource):
     price_list = fields.Field(attribute="price_list", column_name="price_list",
-                              widget=ForeignKeyWidget(PriceList, field="code"))
+                              widget=CachedForeignKeyWidget(PriceList, field="code"))
 
     class Meta(BaseResource.Meta):
         model = Company
@@ -22,7 +21,7 @@ class CompanyResource(BaseResource):
 
 class CustomerResource(BaseResource):
     company = fields.Field(attribute="company", column_name="company",
-                           widget=ForeignKeyWidget(Company, field="code"))
+                           widget=CachedForeignKeyWidget(Company, field="code"))
 
     class Meta(BaseResource.Meta):
         model = Customer
@@ -44,9 +43,9 @@ class AddressResource(BaseResource):
     the address instead of adding one."""
 
     customer = fields.Field(attribute="customer", column_name="customer",
-                            widget=ForeignKeyWidget(Customer, field="email"))
+                            widget=CachedForeignKeyWidget(Customer, field="email"))
     company = fields.Field(attribute="company", column_name="company",
-                           widget=ForeignKeyWidget(Company, field="code"))
+                           widget=CachedForeignKeyWidget(Company, field="code"))
 
     class Meta(BaseResource.Meta):
         model = Address

@@ -5,8 +5,14 @@ import validates it.
 - The file is streamed: CSV and JSON Lines row by row, XLSX through openpyxl's read-only mode;
   only one chunk (``ORDERFLOW_IMPORT_CHUNK_ROWS`` rows) is in memory at a time. A JSON array
   is the exception: it is parsed whole (use JSON Lines for big files).
-- "All or nothing" validates every chunk first (dry run, status ``validating``), reporting
-  every bad row; only a file without any then imports, in one transaction (``importing``).
+- "All or nothing" imports every chunk in one transaction and rolls it back if any row was
+  refused, reporting every bad row (products, price list entries, companies, customers,
+  addresses: one pass, status ``importing``); orders and tracking validate every chunk first
+  (dry run, status ``validating``) and only a file without a bad row then imports.
+- Products, price list entries, companies, customers and addresses are written in
+  django-import-export's bulk mode: per chunk one query for the existing rows by natural key,
+  one per foreign-key column, one ``bulk_create`` and one ``bulk_update``
+  (``orderflow.resources``).
 - "Skip bad rows" imports chunk by chunk, one transaction each: a chunk with bad rows is rolled
   back and imported again without them; the bad rows are reported.
 - Rows are matched by the resources' natural keys, so the same file twice changes nothing the
@@ -281,8 +287,27 @@ class _FileRowNumbers:
         return super().import_row(row, instance_loader, **kwargs)
 
 
-_JOB_RESOURCES = {kind: type(f"Job{cls.__name__}", (_FileRowNumbers, cls), {})
-                  for kind, cls in RESOURCES.items()}
+# Kinds whose resources import row by row through django-import-export (orders and tracking
+# replace its loop with service calls): the job writes them in bulk and, in all-or-nothing
+# mode, in one pass.
+BULK_KINDS = {ImportKind.PRODUCTS, ImportKind.PRICE_LIST_ENTRIES, ImportKind.COMPANIES,
+              ImportKind.CUSTOMERS, ImportKind.ADDRESSES}
+
+
+def _job_resource(kind: str, cls):
+    """The admin's resource with file row numbers; for ``BULK_KINDS`` in django-import-export's
+    bulk mode (one ``bulk_create`` / ``bulk_update`` per chunk, no savepoint per row: a chunk
+    is one transaction, rolled back whole when a row is refused) and without the row diffs
+    only the admin's import preview shows (``skip_unchanged`` still works:
+    ``BaseResource.skip_row``)."""
+    attrs = {}
+    if kind in BULK_KINDS:
+        attrs["Meta"] = type("Meta", (), {"use_bulk": True, "batch_size": None,
+                                          "skip_diff": True})
+    return type(f"Job{cls.__name__}", (_FileRowNumbers, cls), attrs)
+
+
+_JOB_RESOURCES = {kind: _job_resource(kind, cls) for kind, cls in RESOURCES.items()}
 
 
 @dataclass
@@ -345,9 +370,11 @@ def _import_chunk(kind, headers, chunk, offset, *, dry_run: bool) -> ChunkOutcom
     dataset = tablib.Dataset(*chunk, headers=headers)
     result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True,
                                   raise_errors=False)
-    if result.base_errors:
-        raise ImportAborted("import_error", str(result.base_errors[0].error))
     outcome = ChunkOutcome(failures=_failures(result, resource, headers, chunk, offset))
+    if result.base_errors and not outcome.failures:
+        # With refused rows the chunk is rolled back anyway (and retried without them when
+        # skipping): a bulk write that failed because of them is not the file's error.
+        raise ImportAborted("import_error", str(result.base_errors[0].error))
     if not outcome.failures:
         outcome.created = result.totals[RowResult.IMPORT_TYPE_NEW]
         outcome.updated = result.totals[RowResult.IMPORT_TYPE_UPDATE]
@@ -617,6 +644,50 @@ def _run_skipping(job: ImportJob) -> None:
 
 
 def _run_all_or_nothing(job: ImportJob) -> None:
+    if job.kind in BULK_KINDS:
+        _run_all_or_nothing_one_pass(job)
+    else:
+        _run_all_or_nothing_two_passes(job)
+
+
+def _run_all_or_nothing_one_pass(job: ImportJob) -> None:
+    """Every chunk imported in one transaction, rolled back at the end if any row was
+    refused: every bad row is still reported (a refused chunk rolls back to its savepoint and
+    the next chunk goes on), and nothing stays. Once a row is refused the remaining chunks
+    are only checked (dry run). The refused rows are stored after the rollback."""
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)
+    headers, rows = _open_rows(job)
+    counts = {"created_count": 0, "updated_count": 0, "unchanged_count": 0}
+    failures: list[RowFailure] = []
+    failed = 0
+    with transaction.atomic():
+        offset = 0
+        for chunk in _chunks(rows, chunk_rows(), _group_key(job.kind, headers)):
+            if _canceled(job):
+                transaction.set_rollback(True)
+                raise ImportCanceled
+            outcome = _import_chunk(job.kind, headers, chunk, offset, dry_run=bool(failed))
+            if outcome.failures:
+                failed += len(outcome.failed_rows)
+                failures.extend(outcome.failures[:max(ERRORS_KEPT - len(failures), 0)])
+            counts["created_count"] += outcome.created
+            counts["updated_count"] += outcome.updated
+            counts["unchanged_count"] += outcome.unchanged
+            offset += len(chunk)
+            job.rows_done = offset
+            _progress(job, write_row=False)
+        if failed:
+            transaction.set_rollback(True)
+    if failed:
+        _store_failures(job, failures)
+        _finish(job, ImportStatus.FAILED, error_code="rows_invalid", failed_count=failed,
+                error=f"{failed} row(s) refused; nothing was imported")
+        return
+    _finish(job, ImportStatus.DONE, **counts)
+
+
+def _run_all_or_nothing_two_passes(job: ImportJob) -> None:
+    """Orders and tracking: every chunk checked in a dry run first, then imported."""
     headers, rows = _open_rows(job)
     failed = 0
     offset = 0
