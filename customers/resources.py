@@ -35,6 +35,7 @@ class CustomerResource(BaseResource):
     def before_import_row(self, row, **kwargs):
         if row.get("email"):
             row["email"] = str(row["email"]).strip().lower()
+        super().before_import_row(row, **kwargs)
 
 
 class AddressResource(BaseResource):

@@ -270,3 +270,11 @@ def test_a_row_holding_a_card_number_is_refused_and_not_kept_in_the_errors(
     text = b"".join(response.streaming_content).decode()
     assert "row 2, column name: looks like a card number" in text
     assert "4111" not in text
+
+
+def test_a_customer_row_holding_a_card_number_is_refused(
+        staff_client, reference_data, eager, django_capture_on_commit_callbacks):
+    content = "email,first_name,last_name\nana@example.com,Ana,4111-1111-1111-1111\n"
+    job = run(staff_client, django_capture_on_commit_callbacks, content, kind="customers")
+    assert job["status"] == "failed"
+    assert not Customer.objects.filter(email="ana@example.com").exists()
