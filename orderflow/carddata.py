@@ -10,6 +10,13 @@ import re
 # never candidates, so the regex skips them instead of handing each one to the Luhn check.
 DIGIT_RUN = re.compile(r"\d(?:[\W_]*\d){12,}")
 DIGIT_GROUP = re.compile(r"\d+")
+# An ISO 8601 date, date-time or time of day is not a card number, though its digits can run
+# to 16 with separators and pass the Luhn check one time in ten
+# (``2026-12-06T21:50:05.123456+00:00``, a ``2026-12-01/2026-12-31`` range): such text is
+# masked before the scan. A card number written beside one is still found.
+TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?")
 GUARDED_PREFIXES = ("/api/", "/bridge/")
 CARD_REDACTED = "[redacted card data]"
 
@@ -42,16 +49,27 @@ def _run_holds_card(run: str) -> bool:
     return False
 
 
+def _card_runs(text: str):
+    """The separated digit runs of ``text`` that hold a card number (timestamps masked)."""
+    if not DIGIT_RUN.search(text):
+        return
+    masked = TIMESTAMP.sub(lambda match: "t" * len(match.group()), text)
+    for match in DIGIT_RUN.finditer(masked):
+        if _run_holds_card(match.group()):
+            yield match
+
+
 def looks_like_card_number(text: str) -> bool:
-    return any(_run_holds_card(match.group()) for match in DIGIT_RUN.finditer(text))
+    return next(_card_runs(text), None) is not None
 
 
 def redact_card_numbers(text: str) -> str:
     """``text`` with every digit run that holds a card number replaced by a marker."""
-    if not DIGIT_RUN.search(text):
-        return text
-    return DIGIT_RUN.sub(
-        lambda match: CARD_REDACTED if _run_holds_card(match.group()) else match.group(), text)
+    parts, last = [], 0
+    for match in _card_runs(text):
+        parts += [text[last:match.start()], CARD_REDACTED]
+        last = match.end()
+    return "".join(parts) + text[last:] if parts else text
 
 
 def find_card_number(value, path: str = "") -> str | None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carts.models import Cart
-from orderflow.carddata import looks_like_card_number, luhn_ok
+from orderflow.carddata import TIMESTAMP, looks_like_card_number, luhn_ok, redact_card_numbers
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +27,21 @@ VISA = "4111 1111 1111 1111"
     ("876-555-0100", False),
     ("pi_3NabcDEF12345", False),
     ("2026-11-23", False),
+    ("2026-12-06T21:50:05.123456+00:00", False),  # 16 digits that pass the Luhn check
+    ("2026-12-06 21:50:05.123456+00:00", False),
+    ("placed 2026-12-01/2026-12-31", False),
+    ("4111 1111 1111 1111 2026-12-06T21:50:05.123456+00:00", True),
+    ("2026-12-06T21:50:05Z 4111-1111-1111-1111", True),
 ])
 def test_detection(text, expected):
     assert looks_like_card_number(text) is expected
 
 
 def every_digit_run(text: str) -> bool:
-    """The rule written plainly: in any maximal run of digits (any non-alphanumeric
-    characters between them), some consecutive digit groups holding 13 to 19 digits that
-    pass the Luhn check."""
+    """The rule written plainly: ISO 8601 dates and times aside, in any maximal run of digits
+    (any non-alphanumeric characters between them), some consecutive digit groups holding 13
+    to 19 digits that pass the Luhn check."""
+    text = TIMESTAMP.sub(lambda match: "t" * len(match.group()), text)
     for match in re.finditer(r"\d(?:[\W_]*\d)*", text):
         groups = re.findall(r"\d+", match.group())
         for first in range(len(groups)):
@@ -54,6 +60,16 @@ def every_digit_run(text: str) -> bool:
 def test_detection_skips_short_runs_without_missing_a_card(parts):
     text = "".join(parts)
     assert looks_like_card_number(text) is every_digit_run(text)
+
+
+@given(st.datetimes(timezones=st.timezones()), st.sampled_from(["T", " "]))
+def test_an_iso_timestamp_is_never_taken_for_a_card(moment, sep):
+    """An integration's ``datetime.isoformat()`` (microseconds and an offset: up to 20
+    digits) once in ten passed the Luhn check and the request was refused."""
+    text = moment.isoformat(sep=sep)
+    assert not looks_like_card_number(text)
+    assert not looks_like_card_number(f"{text}/{moment.isoformat()}")
+    assert redact_card_numbers(f"{VISA} at {text}") == f"[redacted card data] at {text}"
 
 
 @pytest.mark.parametrize("body", [
