@@ -104,7 +104,7 @@ class OrderListApi(ListAPIView):
     pagination_class = OrderCursorPage
 
     def get_queryset(self):
-        return order_list(principal=principal(self.request))
+        return order_list(principal=principal_from_request(self.request))
 
     @extend_schema(summary="List orders")
     def get(self, request, *args, **kwargs):
