@@ -14,8 +14,12 @@ from django.utils import timezone
 from rest_framework.generics import GenericAPIView
 from rest_framework.test import APIRequestFactory, force_authenticate
 
+from orderflow.principals import Principal
+from orders.api.serializers import OrderListSerializer
 from orders.api.views import OrderListApi
 from orders.models import Order
+from orders.presenters import OrderSerializer
+from orders.selectors import order_list, order_queryset
 from tests import factories
 from tests.orders.conftest import make_order, user_client
 
@@ -156,3 +160,45 @@ def test_the_staff_list_filters_still_apply(b2b):
     results = page(user_client(factories.StaffUserFactory()),
                    f"{STAFF_LIST}&placed_at_after={after.replace('+', '%2B')}")
     assert [o["id"] for o in results] == [inside.public_id]
+
+
+def test_the_list_shows_each_order_exactly_as_the_order_shape(b2b):
+    """The list's serializer builds a page by hand; it must give OrderSerializer's JSON, key
+    by key and in order, for every kind of value (empty and filled, several currencies)."""
+    company = factories.CompanyFactory()
+    customer = factories.CustomerFactory(company=company)
+    address = {"full_name": "Ann Lee", "line1": "1 Hope Rd", "city": "Kingston",
+               "country": "JM", "phone": ""}
+    full = make_order(channel=b2b, company=company, customer=customer, approval_levels=(1, 2),
+                      shipping_address=address, billing_address={**address, "line2": None},
+                      shipping_method_name="Standard", notes="Leave at the gate",
+                      external_reference="ERP-7", metadata={"erp": {"id": 7}, "tags": ["a"]},
+                      cancel_reason="", decline_reason="too dear",
+                      confirmed_at=timezone.now(), exported_at=timezone.now(),
+                      lines=[(None, 2), (None, 1)])
+    line = full.lines.first()
+    line.order_uom, line.order_quantity, line.metadata = "case", 1, {"gift": True}
+    line.tax_rate, line.tax_amount = "0.1500", "1.5000"
+    line.save()
+    payment = full.payments.get()
+    payment.reference, payment.amount_captured, payment.refund_owed = "pi_1", "3.3333", "1"
+    payment.save()
+    factories.PaymentFactory(order=full, kind="terms", amount="0")
+    usd = make_order(channel=factories.ChannelFactory(currency="USD"), currency="USD",
+                     lines=[(None, 3)])
+    bare = factories.OrderFactory(channel=b2b, shipping_address=None, billing_address=None)
+
+    staff = Principal(user=factories.StaffUserFactory())
+    ids = [full.pk, usd.pk, bare.pk]
+    expected = OrderSerializer(order_queryset(principal=staff).filter(pk__in=ids)
+                               .order_by("id"), many=True).data
+    shown = OrderListSerializer(order_list(principal=staff).filter(pk__in=ids)
+                                .order_by("id"), many=True).data
+    assert len(shown) == 3
+    for want, got in zip(expected, shown, strict=True):
+        assert list(got) == list(want)
+        for key in want:
+            assert got[key] == want[key], key
+        assert [list(x) for x in got["lines"]] == [list(x) for x in want["lines"]]
+        assert [list(x) for x in got["payments"]] == [list(x) for x in want["payments"]]
+    assert set(OrderListSerializer().fields) == set(OrderSerializer().fields)
