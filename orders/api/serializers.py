@@ -3,10 +3,12 @@ checkout and the bridge); its detail adds what only this API shows. Each output 
 declared fields produce its output; the webhooks' payloads are built apart, in
 ``orders.events``. Inputs whitelist what a client may send."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from rest_framework import serializers
 
 from carts.presenters import CartLineAddInput
-from orderflow.money import format_amount
+from orderflow.money import exponent, to_decimal
 from orders.constants import CancelReason
 from orders.presenters import (
     AddressSerializer,
@@ -100,8 +102,10 @@ def _timestamp(value):
     return None if value is None else _TIMESTAMP.to_representation(value)
 
 
-def _amount(value, currency):
-    return None if value is None else format_amount(value, currency)
+def _amount(value, exp: Decimal):
+    """``format_amount`` with the currency's exponent looked up once per order."""
+    return None if value is None else str(to_decimal(value).quantize(exp,
+                                                                      rounding=ROUND_HALF_UP))
 
 
 def _optional(value):
@@ -112,29 +116,36 @@ def _dict(value):
     return None if value is None else {str(key): item for key, item in value.items()}
 
 
-def _line(line, currency: str) -> dict:
+def _line(line, exp: Decimal) -> dict:
     return {
         "id": str(line.public_id), "sku": str(line.sku), "name": str(line.name),
         "quantity": int(line.quantity), "order_uom": _optional(line.order_uom),
         "order_quantity": None if line.order_quantity is None else int(line.order_quantity),
         "quantity_shipped": int(line.quantity_shipped),
-        "unit_price": _amount(line.unit_price, currency),
-        "line_subtotal": _amount(line.line_subtotal, currency),
-        "tax_rate": str(line.tax_rate), "tax_amount": _amount(line.tax_amount, currency),
-        "line_total": _amount(line.line_total, currency), "metadata": _dict(line.metadata),
+        "unit_price": _amount(line.unit_price, exp),
+        "line_subtotal": _amount(line.line_subtotal, exp),
+        "tax_rate": str(line.tax_rate), "tax_amount": _amount(line.tax_amount, exp),
+        "line_total": _amount(line.line_total, exp), "metadata": _dict(line.metadata),
     }
 
 
-def _payment(payment, currency: str) -> dict:
+def _payment(payment, exp: Decimal) -> dict:
     return {
         "id": str(payment.public_id), "kind": str(payment.kind),
-        "reference": _optional(payment.reference), "amount": _amount(payment.amount, currency),
+        "reference": _optional(payment.reference), "amount": _amount(payment.amount, exp),
         "currency": str(payment.currency), "status": str(payment.status),
-        "captured": _amount(payment.amount_captured, currency),
-        "refunded": _amount(payment.amount_refunded, currency),
-        "refund_owed": _amount(payment.refund_owed, currency),
-        "amount_due": _amount(payment.amount_due, currency),
+        "captured": _amount(payment.amount_captured, exp),
+        "refunded": _amount(payment.amount_refunded, exp),
+        "refund_owed": _amount(payment.refund_owed, exp),
+        "amount_due": _amount(payment.amount_due, exp),
     }
+
+
+def _prefetched(order, to_attr: str, related: str):
+    """The list ``orders.selectors.order_list`` prefetched into ``to_attr``, else the
+    related manager's rows."""
+    rows = getattr(order, to_attr, None)
+    return getattr(order, related).all() if rows is None else rows
 
 
 class OrderListSerializer(OrderSerializer):
@@ -146,6 +157,7 @@ class OrderListSerializer(OrderSerializer):
 
     def to_representation(self, order):
         currency = order.currency
+        exp = exponent(currency)
         customer, company = order.customer, order.company
         return {
             "id": str(order.public_id), "number": str(order.number),
@@ -155,15 +167,17 @@ class OrderListSerializer(OrderSerializer):
             "customer_id": None if customer is None else str(customer.public_id),
             "company_id": None if company is None else str(company.public_id),
             "email": str(order.email), "currency": str(currency),
-            "subtotal": _amount(order.subtotal, currency),
-            "tax_total": _amount(order.tax_total, currency),
-            "shipping_total": _amount(order.shipping_total, currency),
-            "total": _amount(order.total, currency),
+            "subtotal": _amount(order.subtotal, exp),
+            "tax_total": _amount(order.tax_total, exp),
+            "shipping_total": _amount(order.shipping_total, exp),
+            "total": _amount(order.total, exp),
             "shipping_method": _optional(order.shipping_method_name),
             "shipping_address": _dict(order.shipping_address),
             "billing_address": _dict(order.billing_address),
-            "lines": [_line(line, currency) for line in order.lines.all()],
-            "payments": [_payment(payment, currency) for payment in order.payments.all()],
+            "lines": [_line(line, exp)
+                      for line in _prefetched(order, "page_lines", "lines")],
+            "payments": [_payment(payment, exp)
+                         for payment in _prefetched(order, "page_payments", "payments")],
             "notes": str(order.notes),
             "external_reference": _optional(order.external_reference),
             "metadata": _dict(order.metadata),

@@ -156,9 +156,9 @@ def test_the_staff_list_filters_still_apply(b2b):
     now = timezone.now()
     inside, outside = orders_in(b2b, 2)
     Order.objects.filter(pk=outside.pk).update(placed_at=now - timedelta(days=40))
-    after = (now - timedelta(days=30)).isoformat()
+    after = f"{now - timedelta(days=30):%Y-%m-%dT%H:%M:%SZ}"
     results = page(user_client(factories.StaffUserFactory()),
-                   f"{STAFF_LIST}&placed_at_after={after.replace('+', '%2B')}")
+                   f"{STAFF_LIST}&placed_at_after={after}")
     assert [o["id"] for o in results] == [inside.public_id]
 
 
@@ -186,15 +186,22 @@ def test_the_list_shows_each_order_exactly_as_the_order_shape(b2b):
     factories.PaymentFactory(order=full, kind="terms", amount="0")
     usd = make_order(channel=factories.ChannelFactory(currency="USD"), currency="USD",
                      lines=[(None, 3)])
+    jpy = make_order(channel=factories.ChannelFactory(currency="JPY"), currency="JPY",
+                     lines=[(None, 1)], tax_total="0.4999")
+    Order.objects.filter(pk=jpy.pk).update(subtotal="1234.5000")
     bare = factories.OrderFactory(channel=b2b, shipping_address=None, billing_address=None)
 
     staff = Principal(user=factories.StaffUserFactory())
-    ids = [full.pk, usd.pk, bare.pk]
+    ids = [full.pk, usd.pk, jpy.pk, bare.pk]
     expected = OrderSerializer(order_queryset(principal=staff).filter(pk__in=ids)
                                .order_by("id"), many=True).data
     shown = OrderListSerializer(order_list(principal=staff).filter(pk__in=ids)
                                 .order_by("id"), many=True).data
-    assert len(shown) == 3
+    # Also without the list's prefetched lists (lines.all(), payments.all()).
+    unprefetched = OrderListSerializer(order_queryset(principal=staff).filter(pk__in=ids)
+                                       .order_by("id"), many=True).data
+    assert len(shown) == 4 and unprefetched == shown
+    assert shown[2]["subtotal"] == "1235" and shown[0]["lines"][0]["tax_rate"] == "0.1500"
     for want, got in zip(expected, shown, strict=True):
         assert list(got) == list(want)
         for key in want:
