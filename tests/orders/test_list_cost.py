@@ -108,9 +108,10 @@ def test_a_page_of_50_costs_the_queries_of_a_page_of_5(b2b):
     assert len(large) == 50
     assert len(large_queries) == len(small_queries)
     # session, user, the user's and their groups' permissions (Django's per-request cache),
-    # the supplier login lookup, the page (channel, customer and company joined), its lines,
-    # its payments: nothing per order.
-    assert len(large_queries) <= 8, large_queries
+    # the supplier login lookup, the page (customer and company joined), its channels, its
+    # lines, its payments: nothing per order.
+    assert len(large_queries) <= 9, large_queries
+    assert len(touching(large_queries, "orderflow_channel")) == 2  # the filter joins it too
     assert len(touching(large_queries, "orders_orderline")) == 1
     assert len(touching(large_queries, "orders_payment")) == 1
     assert all(o["lines"] and o["payments"] for o in large)
