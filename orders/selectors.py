@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.models import SupplierUser
 from customers.models import Customer
 from orderflow.errors import NotFound
+from orderflow.models import Channel
 from orders.constants import (
     OPEN_STATUSES,
     InvoiceStatus,
@@ -37,20 +38,23 @@ from orders.models import (
 )
 
 
-def principal_with_memberships(principal):
-    """Add what a signed-in Django user acts as: their buyer record (approvers) and the
-    supplier their login belongs to."""
+def principal_with_memberships(principal, *, staff_buyer: bool = True):
+    """Add what a signed-in Django user acts as: the supplier their login belongs to and
+    their buyer record (approvers). ``staff_buyer=False`` skips the buyer lookup for a staff
+    login that is no supplier's (``principal.is_staff``): for reads scoped by
+    ``order_queryset`` it changes nothing, as staff see every order."""
     user = principal.user
     if user is None or principal.api_key is not None or principal.connection is not None:
         return principal
-    customer = principal.customer or (
-        Customer.objects.select_related("company").filter(user_id=user.pk, is_active=True)
-        .first()
-    )
     supplier = principal.supplier
     if supplier is None:
         login = SupplierUser.objects.select_related("supplier").filter(user_id=user.pk).first()
         supplier = login.supplier if login else None
+    customer = principal.customer
+    if customer is None and (staff_buyer or supplier is not None
+                             or not getattr(user, "is_staff", False)):
+        customer = (Customer.objects.select_related("company")
+                    .filter(user_id=user.pk, is_active=True).first())
     return replace(principal, customer=customer, supplier=supplier)
 
 
@@ -82,7 +86,10 @@ def _order_base(with_details: bool = False):
 
 
 def order_queryset(*, principal, with_details: bool = False):
-    qs = _order_base(with_details)
+    return _visible_to(principal, _order_base(with_details))
+
+
+def _visible_to(principal, qs):
     if principal.is_staff:
         return qs
     if principal.is_storefront:
@@ -103,8 +110,47 @@ def order_queryset(*, principal, with_details: bool = False):
     return qs.none()
 
 
+# What a list page shows of an order (``orders.presenters.OrderSerializer``), its lines and
+# its payments, plus the keys, the timestamps a list may be ordered by (its cursor reads
+# them) and the currency the amounts are formatted in.
+ORDER_LIST_FIELDS = (
+    "public_id", "number", "status", "payment_status", "fulfillment_status", "email",
+    "currency", "subtotal", "tax_total", "shipping_total", "total", "shipping_method_name",
+    "shipping_address", "billing_address", "notes", "external_reference", "metadata",
+    "approval_levels", "cancel_reason", "decline_reason", "placed_at", "confirmed_at",
+    "approved_at", "declined_at", "completed_at", "canceled_at", "exported_at", "created_at",
+    "updated_at", "channel_id", "customer__public_id", "company__public_id",
+)
+ORDER_LIST_LINE_FIELDS = (
+    "order_id", "public_id", "sku", "name", "quantity", "order_uom", "order_quantity",
+    "quantity_shipped", "unit_price", "line_subtotal", "tax_rate", "tax_amount", "line_total",
+    "metadata",
+)
+ORDER_LIST_PAYMENT_FIELDS = (
+    "order_id", "public_id", "kind", "reference", "amount", "currency", "status",
+    "amount_captured", "amount_refunded", "refund_owed", "amount_due",
+)
+
+
 def order_list(*, principal):
-    return order_queryset(principal=principal)
+    """The orders ``principal`` (as authenticated, memberships not yet looked up) may list,
+    as ``order_queryset`` scopes them, shaped for a page: customer and company joined, the
+    channels prefetched (a page's few channels built once each, not once per order), lines
+    and payments prefetched as plain lists ``page_lines`` and ``page_payments`` (four queries
+    whatever the page size; lists rather than ``lines.all()`` querysets, which Django would
+    build and filter once per order), and only the columns the list shows. A
+    staff login's buyer record is not looked up: staff see every order (a staff user who is
+    a supplier's login is that supplier, looked up)."""
+    principal = principal_with_memberships(principal, staff_buyer=False)
+    qs = (Order.objects.select_related("customer", "company")
+          .only(*ORDER_LIST_FIELDS)
+          .prefetch_related(
+              Prefetch("channel", queryset=Channel.objects.only("code")),
+              Prefetch("lines", queryset=OrderLine.objects.only(*ORDER_LIST_LINE_FIELDS)
+                       .order_by("id"), to_attr="page_lines"),
+              Prefetch("payments", queryset=Payment.objects.only(*ORDER_LIST_PAYMENT_FIELDS)
+                       .order_by("id"), to_attr="page_payments")))
+    return _visible_to(principal, qs)
 
 
 def order_get(*, principal, public_id: str, with_details: bool = False) -> Order:

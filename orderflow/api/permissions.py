@@ -20,3 +20,14 @@ class IsStaffWithModelPerms(DjangoModelPermissions):
         if getattr(view, "_ignore_model_permissions", False):
             return True
         return super().has_permission(request, view)
+
+    def _queryset(self, view):
+        """The model whose permissions apply: the view's ``queryset`` attribute when it has
+        one (``Model.objects.none()``), as DRF does for views without ``get_queryset()``.
+        DRF would call ``get_queryset()`` first, building a list's scoped queryset (and its
+        principal's lookups) once for the check and again for the list; the views that have
+        both name the same model in each."""
+        queryset = getattr(view, "queryset", None)
+        if queryset is not None:
+            return queryset
+        return super()._queryset(view)

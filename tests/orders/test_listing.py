@@ -48,7 +48,9 @@ def test_staff_filters(staff_client):
     assert ids(get("/api/v1/orders?metadata_has=gift")) == [a.public_id]
     assert set(ids(get("/api/v1/orders?exported=false"))) == {a.public_id, b.public_id}
     assert ids(get("/api/v1/orders?exported=true")) == [c.public_id]
-    since = (timezone.now() - timedelta(days=1)).isoformat()
+    # To the minute: with seconds and microseconds, the timestamp's digits can pass the Luhn
+    # check and the query is refused as card data (card_data_forbidden), now and then.
+    since = f"{timezone.now() - timedelta(days=1):%Y-%m-%dT%H:%MZ}"
     assert b.public_id not in ids(get("/api/v1/orders", {"placed_at_after": since}))
     assert ids(get("/api/v1/orders", {"placed_at_before": since})) == [b.public_id]
     assert ids(get("/api/v1/orders", {"exported_at_after": since})) == [c.public_id]
