@@ -13,6 +13,7 @@ from carts.models import Cart
 from fulfillment.models import ShippingMethod
 from orders.models import Order, OrderEvent
 from tests import factories
+from tests.carts.test_checkout import CHECKOUT_QUERIES
 from tests.storefront import ADDRESS
 
 pytestmark = pytest.mark.django_db
@@ -313,7 +314,7 @@ def _checkout_queries(client, lines, payment=None) -> int:
 
 
 def test_defaults_add_no_query_per_line(standard_by_default):
-    """The guide's checkout, every default taken, is within checkout's budget (15, as in
+    """The guide's checkout, every default taken, is within checkout's budget (as in
     test_checkout.py) and the same for 1 and 10 lines."""
     shop = standard_by_default
     customer = factories.CustomerFactory()
@@ -324,7 +325,7 @@ def test_defaults_add_no_query_per_line(standard_by_default):
         skus = [factories.ProductFactory(stock_on_hand=10, supplier=None).sku
                 for _ in range(line_count)]
         counts[line_count] = _checkout_queries(client, [(sku, 1) for sku in skus])
-    assert counts[1] == counts[10] <= 15, counts
+    assert counts[1] == counts[10] <= CHECKOUT_QUERIES, counts
 
 
 def test_terms_by_default_cost_what_terms_asked_for_cost(standard_by_default):
