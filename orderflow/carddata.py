@@ -12,11 +12,15 @@ DIGIT_RUN = re.compile(r"\d(?:[\W_]*\d){12,}")
 DIGIT_GROUP = re.compile(r"\d+")
 # An ISO 8601 date, date-time or time of day is not a card number, though its digits can run
 # to 16 with separators and pass the Luhn check one time in ten
-# (``2026-12-06T21:50:05.123456+00:00``, a ``2026-12-01/2026-12-31`` range): such text is
-# masked before the scan. A card number written beside one is still found.
-TIMESTAMP = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?")
+# (``2026-12-06 21:50:05.123456+00:00``, a ``2026-12-01/2026-12-31`` range). A digit run
+# that is nothing but such timestamps (one, or a range) is not scanned; a run with anything
+# more in it is, so a card written beside a timestamp, or in groups that begin like a date,
+# is still found.
+_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?"
+_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2}){1,2}(?:\.\d{1,6})?)"
+_TIMESTAMP = rf"(?:{_DATE}(?:[T ]{_TIME}{_OFFSET}?)?|{_TIME}{_OFFSET}?)"
+TIMESTAMP_RUN = re.compile(rf"{_TIMESTAMP}(?:\s*(?:/|\.\.|,)\s*{_TIMESTAMP})*")
 GUARDED_PREFIXES = ("/api/", "/bridge/")
 CARD_REDACTED = "[redacted card data]"
 
@@ -50,12 +54,9 @@ def _run_holds_card(run: str) -> bool:
 
 
 def _card_runs(text: str):
-    """The separated digit runs of ``text`` that hold a card number (timestamps masked)."""
-    if not DIGIT_RUN.search(text):
-        return
-    masked = TIMESTAMP.sub(lambda match: "t" * len(match.group()), text)
-    for match in DIGIT_RUN.finditer(masked):
-        if _run_holds_card(match.group()):
+    """The separated digit runs of ``text`` that hold a card number (timestamps aside)."""
+    for match in DIGIT_RUN.finditer(text):
+        if not TIMESTAMP_RUN.fullmatch(match.group()) and _run_holds_card(match.group()):
             yield match
 
 
