@@ -5,26 +5,27 @@ from rest_framework import serializers
 from analytics.models import AMOUNTS, COUNTS
 
 
-class FiguresSerializer(serializers.Serializer):
-    """Definitions in docs/analytics.md."""
+def _figure_fields() -> dict:
+    """One field per figure (definitions in docs/analytics.md)."""
+    fields = {name: serializers.IntegerField() for name in COUNTS}
+    for name in (*AMOUNTS, "average_order_value"):
+        fields[name] = serializers.CharField(
+            help_text="Money, a decimal string in the row's currency.")
+    fields["quote_conversion_rate"] = serializers.CharField(
+        allow_null=True, help_text="quotes_converted / quotes_sent (null when none were sent).")
+    return fields
 
 
-for _name in COUNTS:
-    FiguresSerializer._declared_fields[_name] = serializers.IntegerField()
-for _name in (*AMOUNTS, "average_order_value"):
-    FiguresSerializer._declared_fields[_name] = serializers.CharField(
-        help_text="Money, a decimal string in the row's currency.")
-FiguresSerializer._declared_fields["quote_conversion_rate"] = serializers.CharField(
-    allow_null=True, help_text="quotes_converted / quotes_sent (null when none were sent).")
+# Serializers declared from the figure lists (``type()`` hands the fields to DRF's
+# metaclass, as a class body would).
+FiguresSerializer = type("FiguresSerializer", (serializers.Serializer,), {
+    "__doc__": "Definitions in docs/analytics.md.", "__module__": __name__,
+    **_figure_fields()})
 
-
-class DailyRowSerializer(FiguresSerializer):
-    day = serializers.DateField()
-    channel = serializers.CharField()
-    currency = serializers.CharField()
-
-
-DailyRowSerializer._declared_fields.update(FiguresSerializer._declared_fields)
+DailyRowSerializer = type("DailyRowSerializer", (serializers.Serializer,), {
+    "__module__": __name__, "day": serializers.DateField(),
+    "channel": serializers.CharField(), "currency": serializers.CharField(),
+    **_figure_fields()})
 
 
 class DailySerializer(serializers.Serializer):
@@ -39,14 +40,12 @@ class DailySerializer(serializers.Serializer):
         return fields
 
 
-class ChangeSerializer(serializers.Serializer):
-    pass
-
-
-for _name in (*COUNTS, *AMOUNTS, "average_order_value", "quote_conversion_rate"):
-    ChangeSerializer._declared_fields[_name] = serializers.CharField(
+ChangeSerializer = type("ChangeSerializer", (serializers.Serializer,), {
+    "__module__": __name__,
+    **{name: serializers.CharField(
         allow_null=True, help_text="Percent change against the previous period (null when "
                                    "the previous period had none).")
+       for name in (*COUNTS, *AMOUNTS, "average_order_value", "quote_conversion_rate")}})
 
 
 class CurrencyTotalsSerializer(serializers.Serializer):
